@@ -1,0 +1,308 @@
+//! The token client: holds one token, decides per call whether to reuse, refresh or replace it,
+//! and makes sure concurrent callers share one request (single flight).
+
+use crate::clock::{fork_generation, Now};
+use crate::error::{Error, FlxStatus, Result};
+use crate::options::{Affects, Options};
+use crate::session;
+use crate::token::{decide, Decision, HeldToken};
+use crate::transport::{form_encode, Endpoint, TokenRequest, Transport};
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// The client_secret, overwritten with zeros when the client is dropped.
+struct Secret(String);
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // SAFETY: writing zero bytes keeps the String valid UTF-8; volatile so it is not elided.
+        unsafe {
+            for b in self.0.as_bytes_mut() {
+                std::ptr::write_volatile(b, 0);
+            }
+        }
+        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+type Outcome = Result<(Arc<HeldToken>, Decision)>;
+
+struct Inner {
+    options: Options,
+    token: Option<Arc<HeldToken>>,
+    /// The held refresh token went out in a request whose outcome is unknown: do not resend it.
+    refresh_spent: bool,
+    /// Built lazily; dropped when transport options change or the process forks.
+    transport: Option<Arc<Transport>>,
+    fork_generation: u64,
+    /// Held by the one caller talking to the token endpoint; others wait for its outcome.
+    flight: Arc<Mutex<()>>,
+    /// Number of completed flights, and the last one's outcome, shared with those who waited.
+    flight_seq: u64,
+    last_outcome: Option<Outcome>,
+}
+
+impl Inner {
+    /// After fork() the child must neither reuse the parent's pooled sockets nor wait on a
+    /// flight whose owner thread does not exist in the child.
+    fn leave_parent_behind(&mut self) {
+        let generation = fork_generation();
+        if generation != self.fork_generation {
+            self.fork_generation = generation;
+            self.transport = None;
+            self.flight = Arc::new(Mutex::new(()));
+            self.last_outcome = None;
+        }
+    }
+}
+
+pub struct Client {
+    endpoint: Endpoint,
+    client_id: String,
+    client_secret: Secret,
+    inner: Mutex<Inner>,
+}
+
+/// What one flight sends.
+struct Plan {
+    transport: Arc<Transport>,
+    url: String,
+    scope: Option<String>,
+    max_retries: u32,
+    refresh_token: Option<String>,
+    /// Secrets to scrub from any message this flight produces.
+    held_access_token: Option<String>,
+}
+
+impl Client {
+    pub fn new(api_url: &str, client_id: &str, client_secret: &str) -> Result<Client> {
+        let endpoint = Endpoint::parse(api_url)?;
+        if client_id.trim().is_empty() {
+            return Err(Error::invalid("client_id is empty"));
+        }
+        if client_secret.is_empty() {
+            return Err(Error::invalid("client_secret is empty"));
+        }
+        if client_id.chars().any(char::is_control) {
+            return Err(Error::invalid("client_id contains control characters"));
+        }
+        Ok(Client {
+            endpoint,
+            client_id: client_id.to_owned(),
+            client_secret: Secret(client_secret.to_owned()),
+            inner: Mutex::new(Inner {
+                options: Options::default(),
+                token: None,
+                refresh_spent: false,
+                transport: None,
+                fork_generation: fork_generation(),
+                flight: Arc::new(Mutex::new(())),
+                flight_seq: 0,
+                last_outcome: None,
+            }),
+        })
+    }
+
+    pub fn set_option(&self, name: &str, value: &str) -> Result<()> {
+        let mut inner = self.inner.lock();
+        let mut options = inner.options.clone();
+        if options.set(name, value)? == Affects::Transport {
+            inner.transport = None;
+        }
+        inner.options = options;
+        Ok(())
+    }
+
+    pub fn options(&self) -> Options {
+        self.inner.lock().options.clone()
+    }
+
+    /// The guide's getFlexitiToken: a still-valid token from the cache with `use_cache`,
+    /// otherwise a refreshed one, or a new one when none is held or it has expired.
+    pub fn get_token(&self, use_cache: bool) -> Result<Arc<HeldToken>> {
+        self.get_token_with_decision(use_cache).map(|(t, _)| t)
+    }
+
+    pub fn get_token_with_decision(&self, use_cache: bool) -> Outcome {
+        let (flight, seen_seq) = {
+            let mut inner = self.inner.lock();
+            inner.leave_parent_behind();
+            if use_cache {
+                if let Some(t) = &inner.token {
+                    if !t.is_expired(inner.options.expiration_threshold_secs, Now::read()) {
+                        return Ok((t.clone(), Decision::Cached));
+                    }
+                }
+            }
+            (inner.flight.clone(), inner.flight_seq)
+        };
+        let _turn = flight.lock();
+        let plan = {
+            let mut inner = self.inner.lock();
+            inner.leave_parent_behind();
+            if !Arc::ptr_eq(&inner.flight, &flight) {
+                return Err(Error::internal("the process forked while this call waited; call again"));
+            }
+            if inner.flight_seq != seen_seq {
+                // Another caller's request completed while this one waited: share its outcome
+                // rather than send a second request (or reuse a rotated refresh token).
+                if let Some(outcome) = &inner.last_outcome {
+                    return outcome.clone();
+                }
+            }
+            let now = Now::read();
+            let threshold = inner.options.expiration_threshold_secs;
+            let decision = decide(inner.token.as_deref(), use_cache, threshold, now, inner.refresh_spent);
+            if decision == Decision::Cached {
+                let t = inner.token.clone().ok_or_else(|| Error::internal("cached decision without a token"))?;
+                return Ok((t, Decision::Cached));
+            }
+            let transport = match &inner.transport {
+                Some(t) => t.clone(),
+                None => {
+                    let t = Arc::new(Transport::new(&self.endpoint, &inner.options)?);
+                    inner.transport = Some(t.clone());
+                    t
+                }
+            };
+            let held = inner.token.as_deref();
+            Plan {
+                transport,
+                url: self.endpoint.token_url(&inner.options.token_path),
+                scope: inner.options.scope.clone(),
+                max_retries: inner.options.max_retries,
+                refresh_token: if decision == Decision::Refresh { held.and_then(|t| t.refresh_token.clone()) } else { None },
+                held_access_token: held.map(|t| t.access_token.clone()),
+            }
+        };
+
+        let mut refresh_spent = false;
+        let result = self.exchange(&plan, &mut refresh_spent);
+
+        let mut inner = self.inner.lock();
+        if Arc::ptr_eq(&inner.flight, &flight) {
+            match &result {
+                Ok((t, _)) => {
+                    inner.token = Some(t.clone());
+                    inner.refresh_spent = false;
+                }
+                Err(_) => {
+                    // The held token stays exactly as it was; only remember not to resend its
+                    // refresh token if it may have been consumed.
+                    let same = inner.token.as_ref().and_then(|t| t.refresh_token.as_deref()) == plan.refresh_token.as_deref();
+                    if refresh_spent && same {
+                        inner.refresh_spent = true;
+                    }
+                }
+            }
+            inner.flight_seq += 1;
+            inner.last_outcome = Some(result.clone());
+        }
+        result
+    }
+
+    /// Talk to the token endpoint: the refresh grant when planned, falling back once to
+    /// client_credentials when it is refused; client_credentials otherwise.
+    fn exchange(&self, plan: &Plan, refresh_spent: &mut bool) -> Outcome {
+        let secrets: Vec<&str> = [Some(self.client_secret.0.as_str()), plan.refresh_token.as_deref(), plan.held_access_token.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Some(refresh_token) = &plan.refresh_token {
+            let mut fields = vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.as_str()),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.0.as_str()),
+            ];
+            if let Some(scope) = &plan.scope {
+                fields.push(("scope", scope.as_str()));
+            }
+            let req = TokenRequest {
+                url: plan.url.clone(),
+                grant: "refresh_token",
+                form: form_encode(&fields),
+                max_retries: plan.max_retries,
+                single_use: true,
+            };
+            match plan.transport.request_token(&req, &mut || *refresh_spent = true) {
+                Ok((response, sent)) => {
+                    return self.accept(response, sent, &req, Decision::Refresh).map_err(|e| e.redacted(&secrets));
+                }
+                Err(e) => {
+                    let refused = e.http_status.is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429);
+                    // A refresh whose outcome is unknown may have rotated the refresh token:
+                    // a new token is the only way forward that loses nothing.
+                    let lost = *refresh_spent && matches!(e.status, FlxStatus::FLX_ERR_NETWORK | FlxStatus::FLX_ERR_HTTP_STATUS);
+                    if !(refused || lost) {
+                        return Err(e.redacted(&secrets));
+                    }
+                }
+            }
+        }
+        let mut fields = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.client_secret.0.as_str()),
+        ];
+        if let Some(scope) = &plan.scope {
+            fields.push(("scope", scope.as_str()));
+        }
+        let req = TokenRequest {
+            url: plan.url.clone(),
+            grant: "client_credentials",
+            form: form_encode(&fields),
+            max_retries: plan.max_retries,
+            single_use: false,
+        };
+        let (response, sent) = plan.transport.request_token(&req, &mut || {}).map_err(|e| e.redacted(&secrets))?;
+        let decision = if plan.refresh_token.is_some() { Decision::Fallback } else { Decision::New };
+        self.accept(response, sent, &req, decision).map_err(|e| e.redacted(&secrets))
+    }
+
+    fn accept(&self, response: serde_json::Map<String, serde_json::Value>, sent: Now, req: &TokenRequest, decision: Decision) -> Outcome {
+        let token = HeldToken::from_response(response, sent.wall, sent.steady).map_err(|mut e| {
+            e.message = format!("{} (HTTP 200, {} grant to {})", e.message, req.grant, req.url);
+            e
+        })?;
+        Ok((Arc::new(token), decision))
+    }
+
+    pub fn export_session(&self) -> Result<String> {
+        let token = self.inner.lock().token.clone();
+        match token {
+            Some(t) => session::export(&t),
+            None => Err(Error::session("no token is held: nothing to export (call flx_get_token first, or import a session)")),
+        }
+    }
+
+    pub fn import_session(&self, json: &str) -> Result<()> {
+        let token = session::import(json, Now::read())?;
+        let mut inner = self.inner.lock();
+        inner.token = Some(Arc::new(token));
+        inner.refresh_spent = false;
+        Ok(())
+    }
+
+    pub fn clear(&self) {
+        let mut inner = self.inner.lock();
+        inner.token = None;
+        inner.refresh_spent = false;
+    }
+
+    pub fn held_token(&self) -> Option<Arc<HeldToken>> {
+        self.inner.lock().token.clone()
+    }
+
+    /// The cached path for the C surface: run `f` on a still-valid held token under the lock,
+    /// without cloning it; None when a request is needed.
+    pub fn with_valid_token<R>(&self, f: impl FnOnce(&HeldToken) -> R) -> Option<R> {
+        let mut inner = self.inner.lock();
+        inner.leave_parent_behind();
+        let threshold = inner.options.expiration_threshold_secs;
+        match &inner.token {
+            Some(t) if !t.is_expired(threshold, Now::read()) => Some(f(t)),
+            _ => None,
+        }
+    }
+}

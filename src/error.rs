@@ -1,0 +1,134 @@
+//! Status codes and the error type every module returns.
+
+use std::fmt;
+
+/// Outcome of a library call. The numeric values are part of the stable ABI.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlxStatus {
+    /// Success.
+    FLX_OK = 0,
+    /// A NULL pointer, invalid UTF-8, an empty or out-of-range value, an unknown option name.
+    FLX_ERR_INVALID_ARGUMENT = 1,
+    /// The token endpoint could not be reached: DNS, connect, TLS, timeout, connection reset.
+    FLX_ERR_NETWORK = 2,
+    /// The token endpoint answered with a non-2xx status (5xx, 408, 429, 3xx, other 4xx).
+    FLX_ERR_HTTP_STATUS = 3,
+    /// The token endpoint refused the credentials (invalid_client, unauthorized_client,
+    /// invalid_grant, invalid_role).
+    FLX_ERR_AUTH_REJECTED = 4,
+    /// A 2xx answer that is not a usable token: not JSON, no access_token, wrong field types,
+    /// a body over 1 MiB.
+    FLX_ERR_BAD_RESPONSE = 5,
+    /// Session export with no token held, or a session JSON that cannot be imported.
+    FLX_ERR_SESSION = 6,
+    /// A bug inside the library (a caught panic); the held token is unchanged.
+    FLX_ERR_INTERNAL = 7,
+}
+
+impl FlxStatus {
+    pub const ALL: [FlxStatus; 8] = [
+        FlxStatus::FLX_OK,
+        FlxStatus::FLX_ERR_INVALID_ARGUMENT,
+        FlxStatus::FLX_ERR_NETWORK,
+        FlxStatus::FLX_ERR_HTTP_STATUS,
+        FlxStatus::FLX_ERR_AUTH_REJECTED,
+        FlxStatus::FLX_ERR_BAD_RESPONSE,
+        FlxStatus::FLX_ERR_SESSION,
+        FlxStatus::FLX_ERR_INTERNAL,
+    ];
+
+    pub fn from_code(code: i32) -> Option<FlxStatus> {
+        Self::ALL.iter().copied().find(|s| *s as i32 == code)
+    }
+
+    /// "NAME: description", NUL-terminated so the C surface can hand it out as is.
+    pub fn describe_cstr(self) -> &'static str {
+        match self {
+            FlxStatus::FLX_OK => "FLX_OK: success\0",
+            FlxStatus::FLX_ERR_INVALID_ARGUMENT => {
+                "FLX_ERR_INVALID_ARGUMENT: invalid argument (NULL, invalid UTF-8, empty, out of range or unknown option)\0"
+            }
+            FlxStatus::FLX_ERR_NETWORK => {
+                "FLX_ERR_NETWORK: the token endpoint could not be reached (DNS, connect, TLS, timeout, reset)\0"
+            }
+            FlxStatus::FLX_ERR_HTTP_STATUS => {
+                "FLX_ERR_HTTP_STATUS: the token endpoint answered with an error status\0"
+            }
+            FlxStatus::FLX_ERR_AUTH_REJECTED => {
+                "FLX_ERR_AUTH_REJECTED: the token endpoint rejected the client credentials or grant\0"
+            }
+            FlxStatus::FLX_ERR_BAD_RESPONSE => {
+                "FLX_ERR_BAD_RESPONSE: the token endpoint's answer is not a usable token\0"
+            }
+            FlxStatus::FLX_ERR_SESSION => {
+                "FLX_ERR_SESSION: no token held, or the session JSON cannot be imported\0"
+            }
+            FlxStatus::FLX_ERR_INTERNAL => "FLX_ERR_INTERNAL: internal error in flexiti-auth\0",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        let d = self.describe_cstr();
+        &d[..d.find(':').unwrap_or(d.len() - 1)]
+    }
+}
+
+/// An error with its status code and a human message that never contains a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub status: FlxStatus,
+    pub message: String,
+    /// The HTTP status of the answer that caused it, if any (drives retry and fallback).
+    pub http_status: Option<u16>,
+}
+
+impl Error {
+    pub fn new(status: FlxStatus, message: impl Into<String>) -> Self {
+        Error { status, message: message.into(), http_status: None }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(FlxStatus::FLX_ERR_INVALID_ARGUMENT, message)
+    }
+    pub fn session(message: impl Into<String>) -> Self {
+        Self::new(FlxStatus::FLX_ERR_SESSION, message)
+    }
+    pub fn bad_response(message: impl Into<String>) -> Self {
+        Self::new(FlxStatus::FLX_ERR_BAD_RESPONSE, message)
+    }
+    pub fn network(message: impl Into<String>) -> Self {
+        Self::new(FlxStatus::FLX_ERR_NETWORK, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(FlxStatus::FLX_ERR_INTERNAL, message)
+    }
+
+    /// Replace every occurrence of each non-empty secret with "[redacted]". Servers sometimes
+    /// echo what they received; nothing they echo may carry a secret into a message.
+    pub fn redacted(mut self, secrets: &[&str]) -> Self {
+        self.message = redact(&self.message, secrets);
+        self
+    }
+}
+
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for s in secrets {
+        // Very short values would redact ordinary words; real secrets are long.
+        if s.len() >= 4 && out.contains(s) {
+            out = out.replace(s, "[redacted]");
+        }
+    }
+    out
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.status.name(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;

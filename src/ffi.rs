@@ -1,0 +1,311 @@
+//! The C surface: thin `extern "C"` functions. Each body runs inside `guard` (no panic crosses
+//! the boundary), converts pointers with the helpers below, and calls the safe modules.
+
+use crate::client::Client;
+use crate::error::{Error, FlxStatus, Result};
+use crate::expiry;
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// An opaque client handle. Create with flx_client_new, release with flx_client_free.
+pub struct FlxClient {
+    magic: AtomicU64,
+    client: Client,
+}
+
+const LIVE: u64 = 0x464c_5843_4c49_454e; // "FLXCLIEN"
+const FREED: u64 = 0xdead_f1e5_dead_f1e5;
+
+// ---- this thread's last error -------------------------------------------------------------
+
+struct LastError {
+    code: i32,
+    message: CString,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError { code: 0, message: CString::default() });
+}
+
+fn set_ok() {
+    // try_with: a call made while the thread is being torn down must still not panic.
+    let _ = LAST_ERROR.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            l.code = 0;
+        }
+    });
+}
+
+fn set_error(e: &Error) {
+    let message = CString::new(e.message.replace('\0', " ")).unwrap_or_default();
+    let _ = LAST_ERROR.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            l.code = e.status as i32;
+            l.message = message;
+        }
+    });
+}
+
+/// Run one entry point: success clears this thread's error, failure records it, a panic
+/// becomes FLX_ERR_INTERNAL. `fallback` is what the caller gets on failure.
+fn guard<T>(fallback: T, f: impl FnOnce() -> Result<T>) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => {
+            set_ok();
+            v
+        }
+        Ok(Err(e)) => {
+            set_error(&e);
+            fallback
+        }
+        Err(_) => {
+            set_error(&Error::internal("internal error in flexiti-auth (a panic was caught; the held token is unchanged)"));
+            fallback
+        }
+    }
+}
+
+fn status_of(r: Result<()>) -> Result<i32> {
+    r.map(|()| FlxStatus::FLX_OK as i32)
+}
+
+// ---- pointer helpers ----------------------------------------------------------------------
+
+/// Longest string argument accepted, but for session JSON (1 MiB, checked by the session module).
+const MAX_ARG_BYTES: usize = 64 * 1024;
+
+fn str_arg<'a>(p: *const c_char, name: &str, max: usize) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(Error::invalid(format!("{name} is NULL")));
+    }
+    // SAFETY: the caller promises a NUL-terminated string that outlives this call.
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    if bytes.len() > max {
+        return Err(Error::invalid(format!("{name} is {} bytes long, over the {max}-byte limit", bytes.len())));
+    }
+    std::str::from_utf8(bytes).map_err(|_| Error::invalid(format!("{name} is not valid UTF-8")))
+}
+
+fn client_arg<'a>(c: *const FlxClient) -> Result<&'a Client> {
+    if c.is_null() {
+        return Err(Error::invalid("client handle is NULL"));
+    }
+    // SAFETY: a non-NULL handle comes from flx_client_new and is not yet freed (caller's promise);
+    // the magic number catches the common use-after-free while the memory is still mapped.
+    let h = unsafe { &*c };
+    if h.magic.load(Ordering::Acquire) != LIVE {
+        return Err(Error::invalid("client handle is not a live FlxClient (already freed, or not from flx_client_new)"));
+    }
+    Ok(&h.client)
+}
+
+/// A copy of `s` in memory from malloc, released with flx_string_free (or free()).
+fn owned_c_string(s: &str) -> Result<*mut c_char> {
+    let bytes = s.as_bytes();
+    if bytes.contains(&0) {
+        return Err(Error::internal("string with an embedded NUL cannot be returned"));
+    }
+    // SAFETY: malloc of len+1 bytes; the copy stays in bounds and the result is NUL-terminated.
+    unsafe {
+        let p = libc::malloc(bytes.len() + 1) as *mut u8;
+        if p.is_null() {
+            return Err(Error::internal("out of memory"));
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+        *p.add(bytes.len()) = 0;
+        Ok(p as *mut c_char)
+    }
+}
+
+// ---- the C ABI ----------------------------------------------------------------------------
+
+/// The library version, e.g. "0.1.0". Static storage: never free it.
+#[no_mangle]
+pub extern "C" fn flx_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// Create a client for one Flexiti account.
+///
+/// api_url: the API base, e.g. "https://posapi.flexiti.fi/" (trailing slash optional); http://
+/// is accepted only for loopback hosts. client_id and client_secret must be non-empty.
+/// All three strings are copied; the caller keeps ownership of them.
+///
+/// Returns a new handle, owned by the caller and released with flx_client_free, or NULL on
+/// error (FLX_ERR_INVALID_ARGUMENT; see flx_last_error_message).
+/// A handle may be used from several threads at once. Freeing it while another thread still
+/// uses it is undefined behaviour, as is using it after flx_client_free.
+#[no_mangle]
+pub extern "C" fn flx_client_new(api_url: *const c_char, client_id: *const c_char, client_secret: *const c_char) -> *mut FlxClient {
+    guard(std::ptr::null_mut(), || {
+        let api_url = str_arg(api_url, "api_url", MAX_ARG_BYTES)?;
+        let client_id = str_arg(client_id, "client_id", MAX_ARG_BYTES)?;
+        let client_secret = str_arg(client_secret, "client_secret", MAX_ARG_BYTES)?;
+        let client = Client::new(api_url, client_id, client_secret)?;
+        Ok(Box::into_raw(Box::new(FlxClient { magic: AtomicU64::new(LIVE), client })))
+    })
+}
+
+/// Set an option by name, from its string form:
+/// expiration_threshold_secs (60, 0..86400), connect_timeout_ms (5000), timeout_ms (15000, whole
+/// request), max_retries (2, 0..10), token_path ("flexiti/online-api/oauth/token"; POS API v2.5:
+/// "flexiti/pos-api/v2.5/oauth/token"), scope ("merchant" or "customer"; empty: none),
+/// proxy (URL; "none": no proxy; empty: https_proxy/HTTPS_PROXY, http_proxy, all_proxy/ALL_PROXY
+/// and no_proxy/NO_PROXY from the environment, never HTTP_PROXY), ca_file (PEM file of extra
+/// trusted CA certificates, read now), user_agent.
+/// Strings are copied. Returns FLX_OK, or FLX_ERR_INVALID_ARGUMENT (unknown name, bad value; the
+/// message names the option) and the option keeps its previous value.
+#[no_mangle]
+pub extern "C" fn flx_client_set_option(c: *mut FlxClient, name: *const c_char, value: *const c_char) -> i32 {
+    guard(FlxStatus::FLX_ERR_INVALID_ARGUMENT as i32, || {
+        let client = client_arg(c)?;
+        let name = str_arg(name, "option name", MAX_ARG_BYTES)?;
+        let value = str_arg(value, "option value", MAX_ARG_BYTES).map_err(|e| Error::invalid(format!("option {name}: {}", e.message)))?;
+        status_of(client.set_option(name, value))
+    })
+    .max(0)
+}
+
+/// Release a client: its token and its client_secret (overwritten with zeros) are dropped.
+/// NULL is a no-op. Freeing twice, or freeing while another thread uses the handle, is
+/// undefined behaviour (a second free of a handle whose memory is still mapped is detected and
+/// ignored).
+#[no_mangle]
+pub extern "C" fn flx_client_free(c: *mut FlxClient) {
+    guard((), || {
+        if c.is_null() {
+            return Ok(());
+        }
+        // SAFETY: see client_arg.
+        let h = unsafe { &*c };
+        if h.magic.compare_exchange(LIVE, FREED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return Err(Error::invalid("flx_client_free: handle is not a live FlxClient (double free?)"));
+        }
+        // SAFETY: the handle came from Box::into_raw in flx_client_new and is freed once.
+        drop(unsafe { Box::from_raw(c) });
+        Ok(())
+    })
+}
+
+/// Get a valid token as JSON: every field of the server's token response plus "created_at"
+/// (unix seconds at which the successful request was sent), e.g.
+/// {"token_type":"bearer","access_token":"…","expires_in":1200,"refresh_token":"…","created_at":1764000000}.
+///
+/// use_cache=true: a still-valid held token is returned with no request (price calculator).
+/// use_cache=false: a still-valid token is refreshed (grant_type=refresh_token), so an apply or
+/// purchase flow starts with a full lifetime; if the refresh is refused, client_credentials once.
+/// No token held, or expired: a new one through grant_type=client_credentials.
+/// Concurrent callers share one request.
+///
+/// Returns a new string owned by the caller (free with flx_string_free), or NULL on error with
+/// FLX_ERR_NETWORK, FLX_ERR_HTTP_STATUS, FLX_ERR_AUTH_REJECTED, FLX_ERR_BAD_RESPONSE or
+/// FLX_ERR_INVALID_ARGUMENT; on error the held token is unchanged.
+#[no_mangle]
+pub extern "C" fn flx_get_token(c: *mut FlxClient, use_cache: bool) -> *mut c_char {
+    guard(std::ptr::null_mut(), || {
+        let client = client_arg(c)?;
+        if use_cache {
+            if let Some(p) = client.with_valid_token(|t| owned_c_string(&t.token_json)) {
+                return p;
+            }
+        }
+        owned_c_string(&client.get_token(use_cache)?.token_json)
+    })
+}
+
+/// Like flx_get_token, but returns only the access_token, ready for an
+/// "Authorization: Bearer …" header. Caller frees with flx_string_free; NULL on error.
+#[no_mangle]
+pub extern "C" fn flx_get_access_token(c: *mut FlxClient, use_cache: bool) -> *mut c_char {
+    guard(std::ptr::null_mut(), || {
+        let client = client_arg(c)?;
+        if use_cache {
+            if let Some(p) = client.with_valid_token(|t| owned_c_string(&t.access_token)) {
+                return p;
+            }
+        }
+        owned_c_string(&client.get_token(use_cache)?.access_token)
+    })
+}
+
+/// Export the held token state as session JSON:
+/// {"token":{…the token response…},"created_at":N,"expires_in":N}.
+/// Returns a new string owned by the caller (free with flx_string_free), or NULL with
+/// FLX_ERR_SESSION when no token is held. The JSON holds secrets: store it like a password.
+#[no_mangle]
+pub extern "C" fn flx_session_export(c: *mut FlxClient) -> *mut c_char {
+    guard(std::ptr::null_mut(), || owned_c_string(&client_arg(c)?.export_session()?))
+}
+
+/// Replace the held token with the one in session JSON (as produced by flx_session_export; the
+/// "token" field may also be the token JSON as a string). The string is copied.
+/// Returns FLX_OK; FLX_ERR_INVALID_ARGUMENT for NULL or invalid UTF-8; FLX_ERR_SESSION for JSON
+/// that is malformed, of the wrong shape, over 1 MiB, or created more than 300 s in the future.
+/// On error the held token is unchanged.
+#[no_mangle]
+pub extern "C" fn flx_session_import(c: *mut FlxClient, session_json: *const c_char) -> i32 {
+    guard(FlxStatus::FLX_ERR_INVALID_ARGUMENT as i32, || {
+        let client = client_arg(c)?;
+        let json = str_arg(session_json, "session_json", usize::MAX)?;
+        status_of(client.import_session(json))
+    })
+    .max(0)
+}
+
+/// Forget the held token (the next flx_get_token asks for a new one). Returns FLX_OK, or
+/// FLX_ERR_INVALID_ARGUMENT for a NULL handle.
+#[no_mangle]
+pub extern "C" fn flx_client_clear(c: *mut FlxClient) -> i32 {
+    guard(FlxStatus::FLX_ERR_INVALID_ARGUMENT as i32, || {
+        client_arg(c)?.clear();
+        Ok(FlxStatus::FLX_OK as i32)
+    })
+}
+
+/// Release a string returned by this library. NULL is a no-op. Freeing twice is undefined.
+#[no_mangle]
+pub extern "C" fn flx_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: every string this library hands out comes from malloc (owned_c_string).
+        unsafe { libc::free(s as *mut libc::c_void) }
+    }
+}
+
+/// The status code of this thread's last call into the library (FLX_OK after a success).
+#[no_mangle]
+pub extern "C" fn flx_last_error_code() -> i32 {
+    LAST_ERROR.try_with(|l| l.try_borrow().map(|l| l.code).unwrap_or(0)).unwrap_or(0)
+}
+
+/// The message of this thread's last failed call ("" after a success). The pointer stays valid
+/// until this thread's next call into the library; do not free it. Messages never contain the
+/// client_secret, an access token or a refresh token.
+#[no_mangle]
+pub extern "C" fn flx_last_error_message() -> *const c_char {
+    const EMPTY: &CStr = c"";
+    LAST_ERROR
+        .try_with(|l| match l.try_borrow() {
+            Ok(l) if l.code != 0 => l.message.as_ptr(),
+            _ => EMPTY.as_ptr(),
+        })
+        .unwrap_or(EMPTY.as_ptr())
+}
+
+/// A static "NAME: description" of a status code ("FLX_UNKNOWN: …" for unknown codes).
+/// Never free it.
+#[no_mangle]
+pub extern "C" fn flx_status_str(code: i32) -> *const c_char {
+    match FlxStatus::from_code(code) {
+        Some(s) => s.describe_cstr().as_ptr() as *const c_char,
+        None => c"FLX_UNKNOWN: unknown status code".as_ptr(),
+    }
+}
+
+/// The guide's isAccessTokenExpired: now - created_at >= expires_in - threshold, computed
+/// exactly for every int64 input; expires_in at or below threshold is always expired.
+#[no_mangle]
+pub extern "C" fn flx_is_access_token_expired(created_at: i64, expires_in: i64, now: i64, threshold: i64) -> bool {
+    expiry::is_access_token_expired(created_at, expires_in, now, threshold)
+}

@@ -1,0 +1,18 @@
+//! flexiti-auth: gets and keeps a valid Flexiti POS-API OAuth2 access token.
+//!
+//! The safe Rust API is [`Client`]; the C ABI lives in [`ffi`] and is described by the
+//! generated headers in `include/`.
+
+pub mod client;
+pub mod clock;
+pub mod error;
+pub mod expiry;
+pub mod ffi;
+pub mod options;
+pub mod session;
+pub mod token;
+pub mod transport;
+
+pub use client::Client;
+pub use error::{Error, FlxStatus};
+pub use token::{Decision, HeldToken};

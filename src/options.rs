@@ -1,0 +1,210 @@
+//! Options set by name (so the ABI stays stable as options are added), with their defaults.
+
+use crate::error::{Error, Result};
+use std::sync::Arc;
+use ureq::tls::{parse_pem, Certificate, PemItem};
+
+pub const DEFAULT_TOKEN_PATH: &str = "flexiti/online-api/oauth/token";
+/// POS API v2.5's token path, for `token_path`.
+pub const POS_API_TOKEN_PATH: &str = "flexiti/pos-api/v2.5/oauth/token";
+
+/// Where the proxy comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProxySetting {
+    /// curl's environment variables (see transport::proxy_from_env).
+    Environment,
+    /// `proxy=none`: never use a proxy.
+    Off,
+    /// An explicit proxy URL.
+    Url(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub expiration_threshold_secs: i64,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    pub max_retries: u32,
+    pub token_path: String,
+    pub scope: Option<String>,
+    pub proxy: ProxySetting,
+    /// Extra trust anchors from `ca_file`, parsed when the option is set.
+    pub ca_certs: Option<Arc<Vec<Certificate<'static>>>>,
+    pub user_agent: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            expiration_threshold_secs: 60,
+            connect_timeout_ms: 5000,
+            timeout_ms: 15000,
+            max_retries: 2,
+            token_path: DEFAULT_TOKEN_PATH.into(),
+            scope: None,
+            proxy: ProxySetting::Environment,
+            ca_certs: None,
+            user_agent: concat!("flexiti-auth/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
+
+/// Which part of the client an option change touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Affects {
+    /// Only the token decisions (threshold, retries, scope, path): no new connection needed.
+    Policy,
+    /// How connections are made: the HTTP agent must be rebuilt.
+    Transport,
+}
+
+pub const OPTION_NAMES: &[&str] = &[
+    "expiration_threshold_secs",
+    "connect_timeout_ms",
+    "timeout_ms",
+    "max_retries",
+    "token_path",
+    "scope",
+    "proxy",
+    "ca_file",
+    "user_agent",
+];
+
+impl Options {
+    /// Set one option from its string form. On error nothing changes.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<Affects> {
+        match name {
+            "expiration_threshold_secs" => {
+                self.expiration_threshold_secs = parse_int(name, value, 0, MAX_THRESHOLD)? as i64;
+                Ok(Affects::Policy)
+            }
+            "connect_timeout_ms" => {
+                self.connect_timeout_ms = parse_int(name, value, 1, MAX_TIMEOUT_MS)?;
+                Ok(Affects::Transport)
+            }
+            "timeout_ms" => {
+                self.timeout_ms = parse_int(name, value, 1, MAX_TIMEOUT_MS)?;
+                Ok(Affects::Transport)
+            }
+            "max_retries" => {
+                self.max_retries = parse_int(name, value, 0, MAX_RETRIES)? as u32;
+                Ok(Affects::Policy)
+            }
+            "token_path" => {
+                let v = value.trim();
+                if v.is_empty() || !v.bytes().all(|b| b.is_ascii_graphic()) || v.contains(['?', '#']) {
+                    return Err(Error::invalid(format!(
+                        "option token_path must be a non-empty URL path without spaces, '?' or '#' (e.g. {DEFAULT_TOKEN_PATH} or {POS_API_TOKEN_PATH})"
+                    )));
+                }
+                self.token_path = v.to_owned();
+                Ok(Affects::Policy)
+            }
+            "scope" => {
+                let v = value.trim();
+                if v.chars().any(|c| c.is_control()) {
+                    return Err(Error::invalid("option scope must not contain control characters"));
+                }
+                self.scope = (!v.is_empty()).then(|| v.to_owned());
+                Ok(Affects::Policy)
+            }
+            "proxy" => {
+                let v = value.trim();
+                self.proxy = if v.is_empty() {
+                    ProxySetting::Environment
+                } else if v.eq_ignore_ascii_case("none") {
+                    ProxySetting::Off
+                } else {
+                    ureq::Proxy::new(v).map_err(|_| {
+                        Error::invalid("option proxy must be a proxy URL (http://host:port, socks5://host:port), \"none\" or empty for the environment")
+                    })?;
+                    ProxySetting::Url(v.to_owned())
+                };
+                Ok(Affects::Transport)
+            }
+            "ca_file" => {
+                self.ca_certs = if value.is_empty() { None } else { Some(Arc::new(read_ca_file(value)?)) };
+                Ok(Affects::Transport)
+            }
+            "user_agent" => {
+                if value.chars().any(|c| c.is_control()) {
+                    return Err(Error::invalid("option user_agent must not contain control characters"));
+                }
+                self.user_agent = if value.is_empty() { Options::default().user_agent } else { value.to_owned() };
+                Ok(Affects::Transport)
+            }
+            _ => Err(Error::invalid(format!("unknown option {name:?}; known options: {}", OPTION_NAMES.join(", ")))),
+        }
+    }
+}
+
+const MAX_THRESHOLD: u64 = 86_400;
+const MAX_TIMEOUT_MS: u64 = 600_000;
+const MAX_RETRIES: u64 = 10;
+
+fn parse_int(name: &str, value: &str, min: u64, max: u64) -> Result<u64> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(Error::invalid(format!("option {name} must be a whole number from {min} to {max}, got {:?}", shorten(value)))),
+    }
+}
+
+/// Values in messages are cut short: an enormous string must not make an enormous message.
+fn shorten(v: &str) -> String {
+    if v.len() <= 40 {
+        v.to_owned()
+    } else {
+        let mut end = 40;
+        while !v.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &v[..end])
+    }
+}
+
+fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>> {
+    let pem = std::fs::read(path).map_err(|e| Error::invalid(format!("option ca_file: cannot read {path:?}: {e}")))?;
+    let mut certs = Vec::new();
+    for item in parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(_) => return Err(Error::invalid(format!("option ca_file: {path:?} is not valid PEM"))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(Error::invalid(format!("option ca_file: {path:?} holds no PEM certificate")));
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_values_name_the_option_and_change_nothing() {
+        let mut o = Options::default();
+        for (name, value) in [("timeout_ms", "0"), ("timeout_ms", "abc"), ("max_retries", "-1"), ("expiration_threshold_secs", "99999999"),
+            ("token_path", ""), ("proxy", "::nope"), ("ca_file", "/nonexistent.pem"), ("colour", "blue")] {
+            let e = o.set(name, value).unwrap_err();
+            assert_eq!(e.status, crate::FlxStatus::FLX_ERR_INVALID_ARGUMENT);
+            assert!(e.message.contains(name), "{}", e.message);
+        }
+        assert_eq!(o.timeout_ms, 15000);
+        assert_eq!(o.max_retries, 2);
+    }
+
+    #[test]
+    fn values_take() {
+        let mut o = Options::default();
+        assert_eq!(o.set("expiration_threshold_secs", "120").unwrap(), Affects::Policy);
+        assert_eq!(o.expiration_threshold_secs, 120);
+        o.set("proxy", "none").unwrap();
+        assert_eq!(o.proxy, ProxySetting::Off);
+        o.set("scope", "merchant").unwrap();
+        assert_eq!(o.scope.as_deref(), Some("merchant"));
+        o.set("scope", "").unwrap();
+        assert_eq!(o.scope, None);
+    }
+}

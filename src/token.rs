@@ -1,0 +1,206 @@
+//! The held token and the decision the guide's getFlexitiToken makes about it.
+
+use crate::clock::Now;
+use crate::error::{Error, Result};
+use crate::expiry::is_age_expired;
+use serde_json::{Map, Value};
+
+/// Lifetime assumed when a token response carries no `expires_in` (Flexiti's 20 minutes).
+pub const DEFAULT_EXPIRES_IN: i64 = 1200;
+/// Longest lifetime accepted from a server or a session (one year); more is a broken answer.
+pub const MAX_EXPIRES_IN: i64 = 365 * 24 * 3600;
+
+/// A token the client holds: the server's response as it came, plus when it was created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldToken {
+    /// Every field of the token response; `expires_in` is always present (1200 if the server
+    /// left it out).
+    pub response: Map<String, Value>,
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_in: i64,
+    /// Wall-clock unix seconds at which the successful token request was sent.
+    pub created_at: i64,
+    /// The same moment on the suspend-aware clock (see clock.rs).
+    pub created_steady: i64,
+    /// `response` plus `created_at`, serialised once so the cached path only copies bytes.
+    pub token_json: String,
+}
+
+impl HeldToken {
+    /// Validate a token response (or a session's token object) and build the held token.
+    pub fn from_response(mut response: Map<String, Value>, created_at: i64, created_steady: i64) -> Result<Self> {
+        let access_token = match response.get("access_token") {
+            Some(Value::String(s)) if usable_token(s) => s.clone(),
+            Some(Value::String(_)) => {
+                return Err(Error::bad_response("token response has an empty access_token or one with control characters"))
+            }
+            Some(other) => {
+                return Err(Error::bad_response(format!("token response has an access_token of type {}, not a string", type_name(other))))
+            }
+            None => return Err(Error::bad_response("token response has no access_token")),
+        };
+        let refresh_token = match response.get("refresh_token") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(s)) if usable_token(s) => Some(s.clone()),
+            Some(Value::String(_)) => return Err(Error::bad_response("token response has a refresh_token with control characters")),
+            Some(other) => {
+                return Err(Error::bad_response(format!("token response has a refresh_token of type {}, not a string", type_name(other))))
+            }
+        };
+        if let Some(t) = response.get("token_type") {
+            if !t.is_string() {
+                return Err(Error::bad_response(format!("token response has a token_type of type {}, not a string", type_name(t))));
+            }
+        }
+        let expires_in = match response.get("expires_in") {
+            None | Some(Value::Null) => DEFAULT_EXPIRES_IN,
+            Some(v) => parse_expires_in(v)?,
+        };
+        // The token JSON states the lifetime the library uses, as a number.
+        response.insert("expires_in".into(), Value::from(expires_in));
+        let mut with_created = response.clone();
+        with_created.insert("created_at".into(), Value::from(created_at));
+        let token_json = serde_json::to_string(&with_created)
+            .map_err(|e| Error::internal(format!("cannot serialise token JSON: {e}")))?;
+        Ok(HeldToken { response, access_token, refresh_token, expires_in, created_at, created_steady, token_json })
+    }
+
+    /// Age in seconds: the larger of the wall-clock age and the suspend-aware age, never negative.
+    pub fn age(&self, now: Now) -> i128 {
+        let wall = now.wall as i128 - self.created_at as i128;
+        let steady = now.steady as i128 - self.created_steady as i128;
+        wall.max(steady).max(0)
+    }
+
+    pub fn is_expired(&self, threshold: i64, now: Now) -> bool {
+        is_age_expired(self.age(now), self.expires_in, threshold)
+    }
+
+    /// Seconds of usable life left before the threshold (negative once expired).
+    pub fn seconds_left(&self, threshold: i64, now: Now) -> i128 {
+        self.expires_in as i128 - threshold as i128 - self.age(now)
+    }
+}
+
+/// A token goes into HTTP headers and C strings: no NUL, no control characters.
+fn usable_token(s: &str) -> bool {
+    !s.is_empty() && !s.chars().any(char::is_control)
+}
+
+/// `expires_in` as Flexiti sends it (a number of seconds); a numeric string is tolerated.
+fn parse_expires_in(v: &Value) -> Result<i64> {
+    let n = match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if n > 0 && n <= MAX_EXPIRES_IN => Ok(n),
+        Some(n) => Err(Error::bad_response(format!(
+            "token response has expires_in {n}, outside 1..={MAX_EXPIRES_IN} seconds"
+        ))),
+        None => Err(Error::bad_response(format!(
+            "token response has an expires_in of type {} that is not a whole number of seconds",
+            type_name(v)
+        ))),
+    }
+}
+
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// What a get_token call does, as in the guide's getFlexitiToken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// `use_cache` and a still-valid token: return it, no request.
+    Cached,
+    /// A still-valid token with a refresh_token: the refresh grant.
+    Refresh,
+    /// Nothing held, expired, or no usable refresh_token: client_credentials.
+    New,
+    /// The refresh grant was refused, and client_credentials gave a new token.
+    Fallback,
+}
+
+impl Decision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Cached => "cached",
+            Decision::Refresh => "refreshed",
+            Decision::New => "new",
+            Decision::Fallback => "fallback",
+        }
+    }
+}
+
+/// `refresh_spent`: the held refresh token was sent in a request whose outcome is unknown
+/// (the server may have rotated it), so it must not be sent again.
+pub fn decide(held: Option<&HeldToken>, use_cache: bool, threshold: i64, now: Now, refresh_spent: bool) -> Decision {
+    match held {
+        Some(t) if !t.is_expired(threshold, now) => {
+            if use_cache {
+                Decision::Cached
+            } else if t.refresh_token.is_some() && !refresh_spent {
+                Decision::Refresh
+            } else {
+                Decision::New
+            }
+        }
+        _ => Decision::New,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn token(v: Value, created: i64) -> Result<HeldToken> {
+        HeldToken::from_response(v.as_object().unwrap().clone(), created, created)
+    }
+
+    #[test]
+    fn missing_expires_in_means_1200_and_says_so() {
+        let t = token(json!({"access_token":"abc"}), 5).unwrap();
+        assert_eq!(t.expires_in, 1200);
+        let v: Value = serde_json::from_str(&t.token_json).unwrap();
+        assert_eq!(v["expires_in"], 1200);
+        assert_eq!(v["created_at"], 5);
+    }
+
+    #[test]
+    fn rejects_wrong_types() {
+        assert_eq!(token(json!({"access_token": 5}), 0).unwrap_err().status, crate::FlxStatus::FLX_ERR_BAD_RESPONSE);
+        assert!(token(json!({"access_token": "a", "expires_in": -1}), 0).is_err());
+        assert!(token(json!({"access_token": "a", "expires_in": 1e300}), 0).is_err());
+        assert!(token(json!({"access_token": "a", "expires_in": [1]}), 0).is_err());
+        assert!(token(json!({"access_token": "a", "refresh_token": 7}), 0).is_err());
+        assert!(token(json!({"refresh_token": "r"}), 0).is_err());
+        assert_eq!(token(json!({"access_token": "a", "expires_in": "900"}), 0).unwrap().expires_in, 900);
+    }
+
+    #[test]
+    fn decisions_follow_the_guide() {
+        let t = token(json!({"access_token":"a","refresh_token":"r","expires_in":1200}), 1000).unwrap();
+        let fresh = Now { wall: 1100, steady: 1100 };
+        let old = Now { wall: 1000 + 1140, steady: 1000 + 1140 };
+        assert_eq!(decide(Some(&t), true, 60, fresh, false), Decision::Cached);
+        assert_eq!(decide(Some(&t), false, 60, fresh, false), Decision::Refresh);
+        assert_eq!(decide(Some(&t), false, 60, fresh, true), Decision::New);
+        assert_eq!(decide(Some(&t), true, 60, old, false), Decision::New);
+        assert_eq!(decide(None, true, 60, fresh, false), Decision::New);
+        // The wall clock set back does not make a token younger.
+        let wall_back = Now { wall: 900, steady: 1000 + 1140 };
+        assert_eq!(decide(Some(&t), true, 60, wall_back, false), Decision::New);
+    }
+}

@@ -1,0 +1,523 @@
+//! The HTTP transport to Flexiti's token endpoint: one form POST, its retries, and what each
+//! answer means. Knows nothing of token state or of C.
+
+use crate::clock::Now;
+use crate::error::{Error, FlxStatus, Result};
+use crate::options::{Options, ProxySetting};
+use serde_json::{Map, Value};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+use ureq::http::Uri;
+use ureq::tls::{RootCerts, TlsConfig};
+use ureq::Agent;
+
+/// Largest token response read; a larger answer is refused without reading it all.
+pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
+/// Longest wait a Retry-After may impose.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+const BACKOFF_BASE: Duration = Duration::from_millis(100);
+const BACKOFF_CAP: Duration = Duration::from_secs(2);
+
+/// A validated api_url: https, or http for loopback hosts only.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    base: String,
+    https: bool,
+    host: String,
+}
+
+impl Endpoint {
+    pub fn parse(api_url: &str) -> Result<Endpoint> {
+        let trimmed = api_url.trim();
+        let uri: Uri = trimmed
+            .parse()
+            .map_err(|_| Error::invalid(format!("api_url {trimmed:?} is not a valid URL")))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(Error::invalid(format!("api_url {trimmed:?} must start with https://"))),
+        };
+        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| Error::invalid(format!("api_url {trimmed:?} has no host")))?;
+        if uri.query().is_some() || trimmed.contains('#') {
+            return Err(Error::invalid(format!("api_url {trimmed:?} must not carry a query or fragment")));
+        }
+        if trimmed.contains('@') {
+            return Err(Error::invalid("api_url must not carry user credentials"));
+        }
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        if !https && !is_loopback(&host) {
+            return Err(Error::invalid(format!(
+                "api_url {trimmed:?} uses http://, which is accepted only for loopback hosts; use https://"
+            )));
+        }
+        Ok(Endpoint { base: trimmed.trim_end_matches('/').to_owned(), https, host })
+    }
+
+    /// api_url joined with the token path: the same URL with or without a trailing slash.
+    pub fn token_url(&self, token_path: &str) -> String {
+        format!("{}/{}", self.base, token_path.trim_start_matches('/'))
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.ends_with(".localhost") || host.parse::<IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+}
+
+/// The proxy curl would use for this endpoint: `https_proxy`/`HTTPS_PROXY` (https) or
+/// lower-case `http_proxy` (http; never `HTTP_PROXY`, which CGI fills from a request's `Proxy:`
+/// header: httpoxy), then `all_proxy`/`ALL_PROXY`; none when `no_proxy`/`NO_PROXY` matches.
+pub fn proxy_from_env(endpoint: &Endpoint, get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+    let no_proxy = non_empty("no_proxy").or_else(|| non_empty("NO_PROXY"));
+    if let Some(list) = no_proxy {
+        if no_proxy_matches(&list, &endpoint.host) {
+            return None;
+        }
+    }
+    let scheme_var = if endpoint.https { non_empty("https_proxy").or_else(|| non_empty("HTTPS_PROXY")) } else { non_empty("http_proxy") };
+    scheme_var.or_else(|| non_empty("all_proxy")).or_else(|| non_empty("ALL_PROXY"))
+}
+
+/// curl's no_proxy: comma-separated host names (matching the host or any subdomain, a leading
+/// dot ignored), IP addresses or CIDR ranges, or `*` for every host.
+pub fn no_proxy_matches(list: &str, host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let host_ip = host.parse::<IpAddr>().ok();
+    list.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        let entry = entry.trim_start_matches('[').trim_start_matches('.').to_ascii_lowercase();
+        let entry = entry.replace(']', "");
+        if let Some(ip) = host_ip {
+            if let Some((net, bits)) = entry.split_once('/') {
+                return match (net.parse::<IpAddr>(), bits.parse::<u32>()) {
+                    (Ok(net), Ok(bits)) => cidr_contains(net, bits, ip),
+                    _ => false,
+                };
+            }
+            return entry.parse::<IpAddr>().map(|e| e == ip).unwrap_or(false);
+        }
+        host == entry || host.ends_with(&format!(".{entry}"))
+    })
+}
+
+fn cidr_contains(net: IpAddr, bits: u32, ip: IpAddr) -> bool {
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
+    }
+}
+
+/// An HTTP agent built from the options: its pooled connections belong to one process.
+pub struct Transport {
+    agent: Agent,
+}
+
+impl Transport {
+    pub fn new(endpoint: &Endpoint, options: &Options) -> Result<Transport> {
+        let proxy_url = match &options.proxy {
+            ProxySetting::Off => None,
+            ProxySetting::Url(u) => Some(u.clone()),
+            ProxySetting::Environment => proxy_from_env(endpoint, |k| std::env::var(k).ok()),
+        };
+        let proxy = match proxy_url {
+            Some(u) => Some(ureq::Proxy::new(&u).map_err(|_| Error::invalid("the proxy URL (from the proxy option or the environment) is not valid"))?),
+            None => None,
+        };
+        let root_certs = match &options.ca_certs {
+            // ca_file adds to the public roots rather than replacing them.
+            Some(extra) => {
+                let mut all: Vec<ureq::tls::Certificate<'static>> =
+                    webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect();
+                all.extend(extra.iter().cloned());
+                RootCerts::new_with_certs(&all)
+            }
+            None => RootCerts::WebPki,
+        };
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .proxy(proxy)
+            .timeout_global(Some(Duration::from_millis(options.timeout_ms)))
+            .timeout_connect(Some(Duration::from_millis(options.connect_timeout_ms)))
+            .user_agent(options.user_agent.as_str())
+            .accept("application/json")
+            .no_delay(true)
+            .max_idle_connections(4)
+            .max_idle_connections_per_host(2)
+            .tls_config(TlsConfig::builder().root_certs(root_certs).build())
+            .build();
+        Ok(Transport { agent: config.into() })
+    }
+
+    /// POST the form, retrying transient failures: at most max_retries + 1 attempts, with
+    /// backoff or the server's Retry-After (capped). `spent` is called once a request carrying
+    /// the form may have reached the server with its outcome unknown; a form with a single-use
+    /// refresh token is then not sent again. Returns the token response object.
+    pub fn request_token(&self, req: &TokenRequest, spent: &mut dyn FnMut()) -> Result<(Map<String, Value>, Now)> {
+        let attempts = req.max_retries + 1;
+        let mut made = 0;
+        loop {
+            made += 1;
+            let f = match self.attempt(req) {
+                Ok(m) => return Ok(m),
+                Err(f) => f,
+            };
+            if f.maybe_delivered {
+                spent();
+            }
+            let retry = f.transient && made < attempts && !(f.maybe_delivered && req.single_use);
+            if !retry {
+                let mut e = f.error;
+                if made > 1 {
+                    e.message.push_str(&format!(" (after {made} attempts)"));
+                }
+                return Err(e);
+            }
+            std::thread::sleep(f.retry_after.map(|d| d.min(MAX_RETRY_AFTER)).unwrap_or_else(|| backoff(made)));
+        }
+    }
+
+    /// One request. On success, also the moment it was sent (the token's created_at).
+    fn attempt(&self, req: &TokenRequest) -> std::result::Result<(Map<String, Value>, Now), Failure> {
+        let sent_at = Now::read();
+        let started = Instant::now();
+        let sent = self
+            .agent
+            .post(&req.url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-reference-id", new_reference_id())
+            .send(req.form.as_bytes());
+        let mut resp = match sent {
+            Ok(r) => r,
+            Err(e) => return Err(transport_failure(e, req, started)),
+        };
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let declared = resp.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let too_big = declared.is_some_and(|n| n > MAX_BODY_BYTES);
+        let body = if too_big {
+            Err(ureq::Error::BodyExceedsLimit(MAX_BODY_BYTES))
+        } else {
+            resp.body_mut().with_config().limit(MAX_BODY_BYTES).read_to_vec()
+        };
+        let what = format!("{} grant to {}", req.grant, req.url);
+        if (200..300).contains(&status) {
+            let body = match body {
+                Ok(b) => b,
+                Err(ureq::Error::BodyExceedsLimit(_)) => {
+                    return Err(Failure::fatal(Error::bad_response(format!(
+                        "token response is larger than {} bytes ({what})",
+                        MAX_BODY_BYTES
+                    ))))
+                }
+                Err(e) => return Err(transport_failure(e, req, started)),
+            };
+            return parse_token_body(&body).map(|m| (m, sent_at)).map_err(|mut e| {
+                e.message = format!("{} (HTTP {status}, {what})", e.message);
+                e.http_status = Some(status);
+                Failure::fatal(e)
+            });
+        }
+        // An error answer: its body only serves the message, so a failure to read it is no matter.
+        let detail = body.ok().map(|b| error_detail(&b)).unwrap_or_default();
+        let error_code = detail.code.clone().unwrap_or_default();
+        let transient = status >= 500 || status == 408 || status == 429;
+        let auth = matches!(status, 400 | 401 | 403 | 409)
+            && matches!(error_code.as_str(), "invalid_client" | "unauthorized_client" | "invalid_grant" | "invalid_role");
+        let mut msg = format!("token endpoint answered HTTP {status}");
+        if (300..400).contains(&status) {
+            msg.push_str(" (a redirect, not followed: credentials are never sent to another location)");
+        }
+        if let Some(text) = detail.describe() {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        msg.push_str(&format!(" ({what})"));
+        let status_code = if auth { FlxStatus::FLX_ERR_AUTH_REJECTED } else { FlxStatus::FLX_ERR_HTTP_STATUS };
+        Err(Failure {
+            error: Error { status: status_code, message: msg, http_status: Some(status) },
+            transient,
+            maybe_delivered: false,
+            retry_after: if transient { retry_after } else { None },
+        })
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    BACKOFF_BASE.saturating_mul(1 << (attempt.saturating_sub(1)).min(8)).min(BACKOFF_CAP)
+}
+
+/// One token request, ready to send.
+pub struct TokenRequest {
+    pub url: String,
+    pub grant: &'static str,
+    /// The form-encoded body.
+    pub form: String,
+    pub max_retries: u32,
+    /// The form carries a single-use refresh token: never resend it once it may have arrived.
+    pub single_use: bool,
+}
+
+struct Failure {
+    error: Error,
+    transient: bool,
+    /// The request may have reached the server (so a rotating refresh token may be consumed).
+    maybe_delivered: bool,
+    retry_after: Option<Duration>,
+}
+
+impl Failure {
+    fn fatal(error: Error) -> Failure {
+        Failure { error, transient: false, maybe_delivered: true, retry_after: None }
+    }
+}
+
+fn transport_failure(e: ureq::Error, req: &TokenRequest, started: Instant) -> Failure {
+    use ureq::Error as U;
+    let elapsed = started.elapsed().as_millis();
+    let what = format!("{} grant to {}, after {elapsed} ms", req.grant, req.url);
+    let (status, msg, transient, delivered) = match &e {
+        U::Timeout(t) => {
+            use ureq::Timeout as T;
+            let before_send = matches!(t, T::Resolve | T::Connect);
+            (FlxStatus::FLX_ERR_NETWORK, format!("token request timed out ({t})"), true, !before_send)
+        }
+        U::HostNotFound => (FlxStatus::FLX_ERR_NETWORK, "host not found (DNS lookup failed)".to_owned(), true, false),
+        U::ConnectionFailed => (FlxStatus::FLX_ERR_NETWORK, "could not connect to the token endpoint".to_owned(), true, false),
+        U::Io(io) => {
+            use std::io::ErrorKind as K;
+            let before_send = matches!(io.kind(), K::ConnectionRefused | K::AddrNotAvailable | K::NotFound);
+            let text = match io.kind() {
+                K::ConnectionRefused => "connection refused".to_owned(),
+                K::ConnectionReset => "connection reset by the server".to_owned(),
+                K::UnexpectedEof => "connection closed by the server before a complete answer".to_owned(),
+                K::TimedOut | K::WouldBlock => "token request timed out".to_owned(),
+                _ => format!("I/O error: {io}"),
+            };
+            (FlxStatus::FLX_ERR_NETWORK, text, true, !before_send)
+        }
+        U::Tls(t) => (FlxStatus::FLX_ERR_NETWORK, format!("TLS error: {t}"), false, false),
+        U::Rustls(r) => (FlxStatus::FLX_ERR_NETWORK, format!("TLS error: {r}"), false, false),
+        U::BodyExceedsLimit(_) => {
+            (FlxStatus::FLX_ERR_BAD_RESPONSE, format!("token response is larger than {MAX_BODY_BYTES} bytes"), false, true)
+        }
+        U::Protocol(p) => (FlxStatus::FLX_ERR_NETWORK, format!("malformed HTTP answer: {p}"), true, true),
+        U::InvalidProxyUrl | U::ConnectProxyFailed(_) => {
+            (FlxStatus::FLX_ERR_NETWORK, format!("proxy failure: {e}"), true, false)
+        }
+        other => (FlxStatus::FLX_ERR_NETWORK, format!("HTTP error: {other}"), false, true),
+    };
+    Failure { error: Error::new(status, format!("{msg} ({what})")), transient, maybe_delivered: delivered, retry_after: None }
+}
+
+/// The token response object, or why it is not one.
+pub fn parse_token_body(body: &[u8]) -> Result<Map<String, Value>> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::bad_response("token response body is empty"));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => Err(Error::bad_response(format!("token response is a JSON {}, not an object", crate::token::type_name(&other)))),
+        Err(e) => {
+            let looks_html = body.iter().skip_while(|b| b.is_ascii_whitespace()).next() == Some(&b'<');
+            Err(Error::bad_response(if looks_html {
+                "token response is HTML, not JSON".to_owned()
+            } else {
+                format!("token response is not valid JSON: {}", crate::session::describe_json_error(&e))
+            }))
+        }
+    }
+}
+
+/// What an error body says: RFC 6749 (`error`, `error_description`) or Flexiti (`error`, `message`).
+#[derive(Default)]
+struct ErrorDetail {
+    code: Option<String>,
+    text: Option<String>,
+}
+
+impl ErrorDetail {
+    fn describe(&self) -> Option<String> {
+        match (&self.code, &self.text) {
+            (Some(c), Some(t)) => Some(format!("{c}: {t}")),
+            (Some(c), None) => Some(c.clone()),
+            (None, Some(t)) => Some(t.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
+fn error_detail(body: &[u8]) -> ErrorDetail {
+    let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(body) else {
+        return ErrorDetail::default();
+    };
+    let field = |k: &str| m.get(k).and_then(Value::as_str).map(|s| clip(s, 300));
+    ErrorDetail { code: field("error"), text: field("error_description").or_else(|| field("message")) }
+}
+
+fn clip(s: &str, max: usize) -> String {
+    let s: String = s.chars().filter(|c| !c.is_control()).collect();
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Retry-After as delay-seconds or an HTTP date (IMF-fixdate).
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = parse_http_date(v)?;
+    let now = crate::clock::unix_now();
+    Some(Duration::from_secs(at.saturating_sub(now).max(0) as u64))
+}
+
+/// "Sun, 06 Nov 1994 08:49:37 GMT" → unix seconds.
+fn parse_http_date(v: &str) -> Option<i64> {
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let day: i64 = parts[1].parse().ok()?;
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| *m == parts[2])? as i64 + 1;
+    let year: i64 = parts[3].parse().ok()?;
+    let hms: Vec<i64> = parts[4].split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    if hms.len() != 3 || !(1..=31).contains(&day) || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86400 + hms[0] * 3600 + hms[1] * 60 + hms[2])
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// application/x-www-form-urlencoded.
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_into(&mut out, k);
+        out.push('=');
+        encode_into(&mut out, v);
+    }
+    out
+}
+
+fn encode_into(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+    }
+}
+
+/// A random (version 4) UUID for the x-reference-id header.
+pub fn new_reference_id() -> String {
+    let mut b = [0u8; 16];
+    if getrandom::getrandom(&mut b).is_err() {
+        // No OS randomness: uniqueness, not secrecy, is what the header needs.
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        b[..8].copy_from_slice(&(t as u64).to_le_bytes());
+        b[8..].copy_from_slice(&(n ^ (std::process::id() as u64) << 32).to_le_bytes());
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_rules() {
+        let a = Endpoint::parse("https://posapi.flexiti.fi/").unwrap();
+        let b = Endpoint::parse("https://posapi.flexiti.fi").unwrap();
+        assert_eq!(a.token_url("flexiti/online-api/oauth/token"), b.token_url("flexiti/online-api/oauth/token"));
+        assert_eq!(a.token_url("/x"), "https://posapi.flexiti.fi/x");
+        assert!(Endpoint::parse("http://127.0.0.1:8080/").is_ok());
+        assert!(Endpoint::parse("http://[::1]:8080/").is_ok());
+        assert!(Endpoint::parse("http://localhost/").is_ok());
+        assert!(Endpoint::parse("http://posapi.flexiti.fi/").is_err());
+        assert!(Endpoint::parse("ftp://x/").is_err());
+        assert!(Endpoint::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn proxies_like_curl() {
+        let https = Endpoint::parse("https://api.example.com/").unwrap();
+        let http = Endpoint::parse("http://127.0.0.1:1/").unwrap();
+        let env = |pairs: &'static [(&'static str, &'static str)]| move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        assert_eq!(proxy_from_env(&https, env(&[("HTTPS_PROXY", "http://p:1")])), Some("http://p:1".into()));
+        assert_eq!(proxy_from_env(&http, env(&[("HTTP_PROXY", "http://evil:1")])), None);
+        assert_eq!(proxy_from_env(&http, env(&[("http_proxy", "http://p:2")])), Some("http://p:2".into()));
+        assert_eq!(proxy_from_env(&https, env(&[("ALL_PROXY", "http://p:3")])), Some("http://p:3".into()));
+        assert_eq!(proxy_from_env(&https, env(&[("https_proxy", "http://p:1"), ("NO_PROXY", ".example.com")])), None);
+        assert_eq!(proxy_from_env(&http, env(&[("all_proxy", "http://p:1"), ("no_proxy", "127.0.0.0/8")])), None);
+        assert!(no_proxy_matches("*", "x"));
+        assert!(!no_proxy_matches("example.com", "notexample.com"));
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn form_encoding() {
+        assert_eq!(form_encode(&[("a b", "c&d=é")]), "a+b=c%26d%3D%C3%A9");
+    }
+
+    #[test]
+    fn reference_ids_are_v4_uuids() {
+        let a = new_reference_id();
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert_ne!(a, new_reference_id());
+    }
+}
