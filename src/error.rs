@@ -27,8 +27,7 @@ pub enum FlxStatus {
     FLX_ERR_INTERNAL = 7,
 }
 
-impl FlxStatus {
-    pub const ALL: [FlxStatus; 8] = [
+const ALL_STATUSES: [FlxStatus; 8] = [
         FlxStatus::FLX_OK,
         FlxStatus::FLX_ERR_INVALID_ARGUMENT,
         FlxStatus::FLX_ERR_NETWORK,
@@ -39,8 +38,13 @@ impl FlxStatus {
         FlxStatus::FLX_ERR_INTERNAL,
     ];
 
+impl FlxStatus {
+    pub fn all() -> &'static [FlxStatus] {
+        &ALL_STATUSES
+    }
+
     pub fn from_code(code: i32) -> Option<FlxStatus> {
-        Self::ALL.iter().copied().find(|s| *s as i32 == code)
+        ALL_STATUSES.iter().copied().find(|s| *s as i32 == code)
     }
 
     /// "NAME: description", NUL-terminated so the C surface can hand it out as is.

@@ -1,0 +1,145 @@
+"""Finding and loading the native library, and declaring every C prototype.
+
+Search order: the FLEXITI_AUTH_LIB environment variable (a path; when set, nothing else is tried),
+a library next to this package, then the system loader (LD_LIBRARY_PATH, rpath, ld.so cache).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+import threading
+from typing import List, Optional
+
+__all__ = ["LibraryLoadError", "LIB_ENV", "load", "take_string"]
+
+#: Environment variable naming the native library's path.
+LIB_ENV = "FLEXITI_AUTH_LIB"
+
+if sys.platform == "darwin":
+    _FILE_NAMES = ["libflexiti_auth.dylib"]
+elif sys.platform == "win32":
+    _FILE_NAMES = ["flexiti_auth.dll"]
+else:
+    _FILE_NAMES = ["libflexiti_auth.so", "libflexiti_auth.so.0"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class LibraryLoadError(OSError):
+    """The native library libflexiti_auth could not be found or loaded; the message lists every
+    place that was tried and why each failed."""
+
+
+# (name, restype, argtypes) of every exported function. Strings the caller owns come back as
+# c_void_p (read with string_at, released with flx_string_free): a c_char_p restype would convert
+# them to bytes and lose the pointer, leaking every string. Static and thread-local strings (never
+# freed) are c_char_p.
+_PROTOTYPES = [
+    ("flx_version", ctypes.c_char_p, []),
+    ("flx_client_new", ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]),
+    ("flx_client_set_option", ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]),
+    ("flx_client_free", None, [ctypes.c_void_p]),
+    ("flx_get_token", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_bool]),
+    ("flx_get_access_token", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_bool]),
+    ("flx_session_export", ctypes.c_void_p, [ctypes.c_void_p]),
+    ("flx_session_import", ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p]),
+    ("flx_client_clear", ctypes.c_int32, [ctypes.c_void_p]),
+    ("flx_string_free", None, [ctypes.c_void_p]),
+    ("flx_last_error_code", ctypes.c_int32, []),
+    ("flx_last_error_message", ctypes.c_char_p, []),
+    ("flx_status_str", ctypes.c_char_p, [ctypes.c_int32]),
+    (
+        "flx_is_access_token_expired",
+        ctypes.c_bool,
+        [ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64],
+    ),
+]
+
+_lock = threading.Lock()
+_lib: Optional[ctypes.CDLL] = None
+
+
+def _declare(lib: ctypes.CDLL, where: str) -> ctypes.CDLL:
+    for name, restype, argtypes in _PROTOTYPES:
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            raise LibraryLoadError(
+                f"{where} was loaded but has no function {name}: not a compatible libflexiti_auth"
+            ) from None
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return lib
+
+
+def _try(path: str, tried: List[str], label: str) -> Optional[ctypes.CDLL]:
+    try:
+        return ctypes.CDLL(path)
+    except OSError as e:
+        tried.append(f"{label}: {e}")
+        return None
+
+
+def _find() -> ctypes.CDLL:
+    tried: List[str] = []
+    env = os.environ.get(LIB_ENV, "")
+    if env:
+        lib = _try(env, tried, f"{LIB_ENV}={env}")
+        if lib is None:
+            raise LibraryLoadError(
+                f"cannot load the flexiti-auth native library from {LIB_ENV}: {tried[0]}"
+                f" (unset {LIB_ENV} to search next to the package and through the system loader)"
+            )
+        return _declare(lib, f"{LIB_ENV}={env}")
+    tried.append(f"{LIB_ENV}: not set")
+
+    for name in _FILE_NAMES:
+        path = os.path.join(_PACKAGE_DIR, name)
+        if not os.path.exists(path):
+            tried.append(f"{path}: no such file")
+            continue
+        lib = _try(path, tried, path)
+        if lib is not None:
+            return _declare(lib, path)
+
+    names = list(reversed(_FILE_NAMES))  # the soname first
+    found = ctypes.util.find_library("flexiti_auth")
+    if found and found not in names:
+        names.append(found)
+    for name in names:
+        lib = _try(name, tried, f"system loader {name!r}")
+        if lib is not None:
+            return _declare(lib, f"system loader {name!r}")
+
+    raise LibraryLoadError(
+        "cannot find the flexiti-auth native library (libflexiti_auth). Tried:\n  - "
+        + "\n  - ".join(tried)
+        + f"\nSet {LIB_ENV} to the library's path (e.g. target/release/libflexiti_auth.so after"
+        " `cargo build --release`), copy it next to the flexiti_auth package, or install it"
+        " where the system loader finds it."
+    )
+
+
+def load() -> ctypes.CDLL:
+    """The loaded native library (found and loaded on first use, then cached)."""
+    global _lib
+    lib = _lib
+    if lib is None:
+        with _lock:
+            if _lib is None:
+                _lib = _find()
+            lib = _lib
+    return lib
+
+
+def take_string(lib: ctypes.CDLL, ptr: Optional[int]) -> str:
+    """Read an owned string returned by the library and release it with flx_string_free."""
+    if not ptr:
+        raise ValueError("NULL string")
+    try:
+        return ctypes.string_at(ptr).decode("utf-8")
+    finally:
+        lib.flx_string_free(ptr)
