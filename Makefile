@@ -26,7 +26,7 @@ export FLEXITI_AUTH_LIB := $(LIB)
 EXTRA_TESTS :=
 -include mk/*.mk
 
-.PHONY: help build deps test test-rust test-c test-headers test-php-header demo clean
+.PHONY: help build deps test test-rust test-c test-headers test-php-header test-token-server demo clean
 
 help:
 	@echo "make demo    - build, start a local token server, run the C demo (new, cached, refreshed)"
@@ -34,7 +34,7 @@ help:
 	@echo "make clean   - remove build output"
 
 ## deps: what the suites need on a fresh Debian machine (installed only when missing).
-APT_PACKAGES := php-cli php-curl php-fpm phpunit libfcgi-bin pkg-config valgrind
+APT_PACKAGES := php-cli php-curl php-fpm phpunit libfcgi-bin pkg-config valgrind curl openssl
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -48,11 +48,15 @@ build:
 	$(CARGO) build $(CARGO_FLAGS) --workspace
 	@ln -sf libflexiti_auth.so $(SONAME_LINK)
 
-test: deps build test-headers test-rust test-c test-php-header $(EXTRA_TESTS)
+test: deps build test-headers test-rust test-c test-php-header test-token-server $(EXTRA_TESTS)
 	@echo "make test: every suite passed"
 
 test-rust: build
 	$(CARGO) test $(CARGO_FLAGS) --workspace -- --test-threads=4
+
+## The token server itself, checked with curl (every control endpoint and fault kind).
+test-token-server: build
+	FLEXITI_TOKEN_SERVER=$(TOKEN_SERVER) bash tests/token-server/smoke.sh
 
 ## The committed headers must be what cbindgen generates from the code now.
 test-headers: build
@@ -65,7 +69,7 @@ test-headers: build
 
 ## The PHP header must load through PHP's own FFI parser.
 test-php-header: build deps
-	php -n -d ffi.enable=1 tests/php_header_check.php $(LIB)
+	php -d ffi.enable=1 tests/php_header_check.php $(LIB)
 
 ## The C suite: strict C99 against the header, the header also as C++, then run it (under
 ## valgrind when present: zero errors, zero leaks).
@@ -76,7 +80,7 @@ test-c: build
 	$(CXX) -std=c++11 -Wall -Wextra -Werror -I include -x c++ -fsyntax-only tests/c/header_as_cxx.cpp
 	$(BUILD_DIR)/test_core
 	@if command -v valgrind >/dev/null; then \
-	  valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
+	  valgrind --quiet --error-exitcode=99 --suppressions=tests/c/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible \
 	    --errors-for-leak-kinds=definite,indirect,possible $(BUILD_DIR)/test_core; \
 	fi
 

@@ -67,8 +67,17 @@ fn guard<T>(fallback: T, f: impl FnOnce() -> Result<T>) -> T {
     }
 }
 
-fn status_of(r: Result<()>) -> Result<i32> {
-    r.map(|()| FlxStatus::FLX_OK as i32)
+/// `guard` for functions that return a status code: FLX_OK, or the error's own code.
+fn guard_status(f: impl FnOnce() -> Result<()>) -> i32 {
+    let mut status = FlxStatus::FLX_ERR_INTERNAL;
+    guard((), || {
+        f().map_err(|e| {
+            status = e.status;
+            e
+        })
+        .map(|()| status = FlxStatus::FLX_OK)
+    });
+    status as i32
 }
 
 // ---- pointer helpers ----------------------------------------------------------------------
@@ -159,13 +168,12 @@ pub extern "C" fn flx_client_new(api_url: *const c_char, client_id: *const c_cha
 /// message names the option) and the option keeps its previous value.
 #[no_mangle]
 pub extern "C" fn flx_client_set_option(c: *mut FlxClient, name: *const c_char, value: *const c_char) -> i32 {
-    guard(FlxStatus::FLX_ERR_INVALID_ARGUMENT as i32, || {
+    guard_status(|| {
         let client = client_arg(c)?;
         let name = str_arg(name, "option name", MAX_ARG_BYTES)?;
         let value = str_arg(value, "option value", MAX_ARG_BYTES).map_err(|e| Error::invalid(format!("option {name}: {}", e.message)))?;
-        status_of(client.set_option(name, value))
+        client.set_option(name, value)
     })
-    .max(0)
 }
 
 /// Release a client: its token and its client_secret (overwritten with zeros) are dropped.
@@ -246,21 +254,20 @@ pub extern "C" fn flx_session_export(c: *mut FlxClient) -> *mut c_char {
 /// On error the held token is unchanged.
 #[no_mangle]
 pub extern "C" fn flx_session_import(c: *mut FlxClient, session_json: *const c_char) -> i32 {
-    guard(FlxStatus::FLX_ERR_INVALID_ARGUMENT as i32, || {
+    guard_status(|| {
         let client = client_arg(c)?;
         let json = str_arg(session_json, "session_json", usize::MAX)?;
-        status_of(client.import_session(json))
+        client.import_session(json)
     })
-    .max(0)
 }
 
 /// Forget the held token (the next flx_get_token asks for a new one). Returns FLX_OK, or
 /// FLX_ERR_INVALID_ARGUMENT for a NULL handle.
 #[no_mangle]
 pub extern "C" fn flx_client_clear(c: *mut FlxClient) -> i32 {
-    guard(FlxStatus::FLX_ERR_INVALID_ARGUMENT as i32, || {
+    guard_status(|| {
         client_arg(c)?.clear();
-        Ok(FlxStatus::FLX_OK as i32)
+        Ok(())
     })
 }
 

@@ -298,6 +298,10 @@ fn transport_failure(e: ureq::Error, req: &TokenRequest, started: Instant) -> Fa
         }
         U::HostNotFound => (FlxStatus::FLX_ERR_NETWORK, "host not found (DNS lookup failed)".to_owned(), true, false),
         U::ConnectionFailed => (FlxStatus::FLX_ERR_NETWORK, "could not connect to the token endpoint".to_owned(), true, false),
+        // rustls reports handshake and certificate failures as InvalidData I/O errors.
+        U::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            (FlxStatus::FLX_ERR_NETWORK, format!("TLS error: {io}"), false, false)
+        }
         U::Io(io) => {
             use std::io::ErrorKind as K;
             let before_send = matches!(io.kind(), K::ConnectionRefused | K::AddrNotAvailable | K::NotFound);

@@ -330,7 +330,11 @@ fn find_head_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
             }
             if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
                 // "\n\r\n": the head ends at i (the line before ended with '\n' or "\r\n").
-                let start = if i > 0 && buf[i - 1] == b'\r' { i - 1 } else { i };
+                let start = if i > 0 && buf[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
                 return Some((start, i + 3 - start));
             }
         }
@@ -646,7 +650,9 @@ pub fn hold_open(stream: &Stream, limit: Duration) {
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(_) => break,
         }

@@ -31,8 +31,8 @@ OPTIONS:
     --client-id ID       Accepted client_id (default \"flexiti-test-client\")
     --client-secret S    Accepted client_secret (default \"flexiti-test-secret\")
     --expires-in N       expires_in of issued tokens, in seconds (default 1200)
-    --tls-cert PEM       Certificate chain (PEM) : serve HTTPS instead of HTTP
-    --tls-key PEM        Private key (PEM) for --tls-cert (both are required for TLS)
+    --tls-cert PEM       Certificate chain (PEM file): serve HTTPS instead of HTTP
+    --tls-key PEM        Private key (PEM file) for --tls-cert (give both for TLS)
     --watch-stdin        Exit when standard input reaches EOF (ties the server's life to
                          the process that feeds its stdin)
     --verbose            Log one line per request to stderr (secrets and tokens are shown
@@ -56,6 +56,16 @@ CONTROL API (JSON, same port):
     GET    /_control/issued     every access/refresh token issued
     GET    /_control/stats      connection and request counters
     POST   /_control/reset      back to the start state
+
+FAULT KEYS (POST /_control/faults; the first queued fault matching a token request is used):
+    grant_type, count, status, body, headers, retry_after, delay_ms, hang, hang_ms, close,
+    stall_body_ms, trickle_ms, reset_after_bytes, oversize_bytes
+
+CONFIG KEYS (POST /_control/config):
+    expires_in (int, or null to omit it), extra_fields (object), omit_fields (array),
+    token_bytes (access token length in hex chars), role_error (bool)
+
+See tests/token-server/README.md for the details.
 ";
 
 struct Options {
@@ -101,9 +111,7 @@ fn parse_args(args: Vec<String>) -> Result<Option<Options>, String> {
         let value = if takes_value {
             match inline {
                 Some(v) => v,
-                None => it
-                    .next()
-                    .ok_or_else(|| format!("{name} needs a value"))?,
+                None => it.next().ok_or_else(|| format!("{name} needs a value"))?,
             }
         } else {
             if inline.is_some() {
@@ -162,17 +170,21 @@ fn load_tls(cert: &PathBuf, key: &PathBuf) -> Result<Arc<rustls::ServerConfig>, 
         .collect::<Result<_, _>>()
         .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
     if certs.is_empty() {
-        return Err(format!("--tls-cert {}: no certificate found", cert.display()));
+        return Err(format!(
+            "--tls-cert {}: no certificate found",
+            cert.display()
+        ));
     }
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS setup: {e}"))?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .map_err(|e| format!("TLS certificate/key: {e}"))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS setup: {e}"))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| format!("TLS certificate/key: {e}"))?;
     Ok(Arc::new(config))
 }
 
@@ -409,7 +421,13 @@ fn handle(ctx: &Ctx, stream: &mut Stream, req: &Request, conn_id: u64) -> After 
     };
     if req.path == "/_control" || req.path.starts_with("/_control/") {
         let resp = control(ctx, req);
-        let sent = http::send(stream, &req.version, &resp, req.keep_alive, Delivery::default());
+        let sent = http::send(
+            stream,
+            &req.version,
+            &resp,
+            req.keep_alive,
+            Delivery::default(),
+        );
         ctx.log(&format!(
             "#{conn_id} {} {shown_target} -> {}",
             req.method, resp.status
@@ -420,7 +438,13 @@ fn handle(ctx: &Ctx, stream: &mut Stream, req: &Request, conn_id: u64) -> After 
         return token_request(ctx, stream, req, conn_id, &shown_target);
     }
     let resp = Response::error(404, "not_found", &format!("no such endpoint: {}", req.path));
-    let sent = http::send(stream, &req.version, &resp, req.keep_alive, Delivery::default());
+    let sent = http::send(
+        stream,
+        &req.version,
+        &resp,
+        req.keep_alive,
+        Delivery::default(),
+    );
     ctx.log(&format!("#{conn_id} {} {shown_target} -> 404", req.method));
     after_sent(sent, req.keep_alive)
 }
@@ -485,10 +509,7 @@ fn token_request(
         rec.insert("http_version".into(), json!(req.version));
         rec.insert("headers".into(), Value::Object(headers));
         rec.insert("form".into(), form_json);
-        rec.insert(
-            "body".into(),
-            json!(String::from_utf8_lossy(&req.body)),
-        );
+        rec.insert("body".into(), json!(String::from_utf8_lossy(&req.body)));
         rec.insert("connection_id".into(), json!(conn_id));
         rec.insert("received_ms".into(), json!(st.elapsed_ms()));
         rec.insert("tls".into(), json!(stream.is_tls()));
@@ -530,7 +551,13 @@ fn token_request(
         );
         resp.set_header("Allow", "POST");
         ctx.lock().update_record(uid, "status", json!(405));
-        let sent = http::send(stream, &req.version, &resp, req.keep_alive, Delivery::default());
+        let sent = http::send(
+            stream,
+            &req.version,
+            &resp,
+            req.keep_alive,
+            Delivery::default(),
+        );
         ctx.log(&format!("{log_line} -> 405"));
         return after_sent(sent, req.keep_alive);
     }
@@ -568,7 +595,11 @@ fn token_request(
             headers: Vec::new(),
             body: Body::Bytes(f.body.clone().unwrap_or_default().into_bytes()),
         };
-        if !f.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+        if !f
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
             r.headers.push((
                 "Content-Type".into(),
                 "application/json;charset=UTF-8".into(),
@@ -614,7 +645,8 @@ fn control(ctx: &Ctx, req: &Request) -> Response {
     let route = req.path.trim_end_matches('/');
     let m = req.method.as_str();
     let allowed: &[&str] = match route {
-        "/_control/requests" | "/_control/faults" => &["GET", "DELETE"],
+        "/_control/requests" => &["GET", "DELETE"],
+        "/_control/faults" => &["GET", "POST", "DELETE"],
         "/_control/config" => &["GET", "POST"],
         "/_control/expire" | "/_control/reset" => &["POST"],
         "/_control/issued" | "/_control/stats" => &["GET"],
@@ -625,11 +657,6 @@ fn control(ctx: &Ctx, req: &Request) -> Response {
                 &format!("no such control endpoint: {}", req.path),
             )
         }
-    };
-    let allowed: Vec<&str> = if route == "/_control/faults" {
-        vec!["GET", "POST", "DELETE"]
-    } else {
-        allowed.to_vec()
     };
     if !allowed.contains(&m) {
         let mut r = Response::error(

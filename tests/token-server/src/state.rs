@@ -257,9 +257,7 @@ fn splitmix64(state: &mut u64) -> u64 {
 }
 
 fn form_get<'a>(form: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 fn oauth_error(error: &str, description: &str) -> Value {
@@ -550,7 +548,10 @@ impl State {
                 "expires_in" => {
                     c.expires_in = match v {
                         Value::Null => None,
-                        v => Some(v.as_i64().ok_or("\"expires_in\" must be an integer or null")?),
+                        v => Some(
+                            v.as_i64()
+                                .ok_or("\"expires_in\" must be an integer or null")?,
+                        ),
                     }
                 }
                 "extra_fields" => {

@@ -1,0 +1,304 @@
+"""The Client class: one Flexiti account's token, held by the native library."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+import threading
+import time
+import weakref
+from types import TracebackType
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, NoReturn, Optional, Type, Union
+
+from . import _native
+from .errors import InternalError, InvalidArgumentError, Status, error_for
+
+__all__ = ["Client", "OptionValue", "is_access_token_expired", "library_version", "status_str"]
+
+#: What an option may be given as: strings as they are, ints in decimal, bools as "1"/"0",
+#: paths (os.PathLike) through os.fspath.
+OptionValue = Union[str, int, bool, "os.PathLike[str]"]
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+def _c_string(value: object, what: str) -> bytes:
+    """UTF-8 bytes of a str argument; None, other types and embedded NUL raise InvalidArgumentError
+    before anything reaches C."""
+    if value is None:
+        raise InvalidArgumentError(f"{what} must be a str, not None")
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{what} must be a str, not {type(value).__name__}")
+    if "\0" in value:
+        raise InvalidArgumentError(f"{what} contains a NUL character")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(f"{what} is not encodable as UTF-8 (lone surrogate)") from None
+
+
+def _option_string(name: str, value: object) -> str:
+    if isinstance(value, bool):  # before int: bool is an int
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+        if isinstance(path, bytes):
+            try:
+                return path.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidArgumentError(f"option {name}: path is not valid UTF-8") from None
+        return path
+    raise InvalidArgumentError(
+        f"option {name} must be a str, int, bool or path, not "
+        f"{'None' if value is None else type(value).__name__}"
+    )
+
+
+def _int64(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(f"{what} must be a number of seconds, not {type(value).__name__}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidArgumentError(f"{what} must be finite")
+        value = math.floor(value)
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise InvalidArgumentError(f"{what} is outside the 64-bit range")
+    return int(value)
+
+
+def _raise_last_error(lib: ctypes.CDLL, fallback: str) -> NoReturn:
+    """Raise the exception for this thread's last failed library call."""
+    code = int(lib.flx_last_error_code())
+    raw = lib.flx_last_error_message()
+    message = raw.decode("utf-8", "replace") if raw else ""
+    if code == Status.OK:
+        raise InternalError(f"{fallback} failed without an error code from the library")
+    raise error_for(code, message or _status_text(lib, code))
+
+
+def _status_text(lib: ctypes.CDLL, code: int) -> str:
+    raw = lib.flx_status_str(code)
+    return raw.decode("utf-8", "replace") if raw else f"status {code}"
+
+
+def library_version() -> str:
+    """The native library's version, e.g. "0.1.0"."""
+    raw = _native.load().flx_version()
+    return raw.decode("utf-8") if raw else ""
+
+
+def status_str(code: int) -> str:
+    """The library's "NAME: description" text for a status code."""
+    return _status_text(_native.load(), int(code))
+
+
+def is_access_token_expired(
+    created_at: float,
+    expires_in: float,
+    now: Optional[float] = None,
+    threshold: float = 60,
+) -> bool:
+    """The guide's isAccessTokenExpired: ``now - created_at >= expires_in - threshold``.
+
+    All values are unix seconds (floats are rounded down); ``now`` defaults to the current time.
+    A lifetime at or below the threshold is always expired. Computed by the native library.
+    """
+    c = _int64(created_at, "created_at")
+    e = _int64(expires_in, "expires_in")
+    n = _int64(time.time() if now is None else now, "now")
+    t = _int64(threshold, "threshold")
+    return bool(_native.load().flx_is_access_token_expired(c, e, n, t))
+
+
+class _Handle:
+    """The native FlxClient pointer, guarded so it is never freed while a call uses it and never
+    used once freed."""
+
+    __slots__ = ("_lib", "_ptr", "_cond", "_users", "__weakref__")
+
+    def __init__(self, lib: ctypes.CDLL, ptr: int) -> None:
+        self._lib = lib
+        self._ptr: Optional[int] = ptr
+        self._cond = threading.Condition(threading.Lock())
+        self._users = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._ptr is None
+
+    @contextmanager
+    def use(self) -> Iterator[int]:
+        with self._cond:
+            ptr = self._ptr
+            if ptr is None:
+                raise InvalidArgumentError("this flexiti_auth.Client is closed")
+            self._users += 1
+        try:
+            yield ptr
+        finally:
+            with self._cond:
+                self._users -= 1
+                if self._users == 0:
+                    self._cond.notify_all()
+
+    def close(self, wait: bool = True) -> None:
+        """Free the handle once no call is using it. New calls are refused at once. With
+        wait=False (garbage collection) a handle still in use by another thread is left alone."""
+        with self._cond:
+            ptr = self._ptr
+            if ptr is None:
+                return
+            self._ptr = None
+            while self._users:
+                if not wait:
+                    return
+                self._cond.wait()
+        self._lib.flx_client_free(ptr)
+
+
+def _finalize(handle: _Handle) -> None:
+    # Runs when a Client is garbage-collected without close(). Not at interpreter exit: daemon
+    # threads may still be inside a call then, and the process's memory goes away anyway.
+    # Never raises, never blocks.
+    try:
+        handle.close(wait=False)
+    except Exception:  # pragma: no cover - nothing sensible to do during finalisation
+        pass
+
+
+class Client:
+    """One Flexiti account's access token, obtained and kept valid by the native library.
+
+    ``Client(api_url, client_id, client_secret, **options)``; options are set by name (see
+    :meth:`set_option`), e.g. ``max_retries=0, timeout_ms=5000, scope="merchant"``.
+
+    Use it as a context manager (or call :meth:`close`). One client may be used from several
+    threads at once; concurrent callers share one token request.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        client_id: str,
+        client_secret: str,
+        **options: OptionValue,
+    ) -> None:
+        url_b = _c_string(api_url, "api_url")
+        id_b = _c_string(client_id, "client_id")
+        secret_b = _c_string(client_secret, "client_secret")
+        lib = _native.load()
+        ptr = lib.flx_client_new(url_b, id_b, secret_b)
+        if not ptr:
+            _raise_last_error(lib, "flx_client_new")
+        self._lib = lib
+        self._handle = _Handle(lib, ptr)
+        self._finalizer = weakref.finalize(self, _finalize, self._handle)
+        self._finalizer.atexit = False
+        self._api_url = api_url
+        self._client_id = client_id
+        try:
+            for name, value in options.items():
+                self.set_option(name, value)
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- lifetime ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the native client (its token and secret are wiped). Idempotent. Waits for calls
+        running in other threads to finish; later calls raise InvalidArgumentError."""
+        self._handle.close()
+        self._finalizer.detach()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._handle.closed
+
+    def __enter__(self) -> "Client":
+        if self._handle.closed:
+            raise InvalidArgumentError("this flexiti_auth.Client is closed")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<flexiti_auth.Client {self._api_url!r} client_id={self._client_id!r} {state}>"
+
+    # ---- configuration ----------------------------------------------------------------------
+
+    def set_option(self, name: str, value: OptionValue) -> None:
+        """Set one option by name: expiration_threshold_secs, connect_timeout_ms, timeout_ms,
+        max_retries, token_path, scope, proxy ("none": no proxy), ca_file, user_agent.
+        Raises InvalidArgumentError naming the option for an unknown name or a bad value (the
+        option then keeps its previous value)."""
+        name_b = _c_string(name, "option name")
+        value_b = _c_string(_option_string(name, value), f"option {name}")
+        with self._handle.use() as ptr:
+            if self._lib.flx_client_set_option(ptr, name_b, value_b) != Status.OK:
+                _raise_last_error(self._lib, "flx_client_set_option")
+
+    # ---- tokens -----------------------------------------------------------------------------
+
+    def _owned_string(self, fn_name: str, *args: Any) -> str:
+        fn = getattr(self._lib, fn_name)
+        with self._handle.use() as ptr:
+            result = fn(ptr, *args)
+            if not result:
+                _raise_last_error(self._lib, fn_name)
+        return _native.take_string(self._lib, result)
+
+    def get_token(self, use_cache: bool = False) -> Dict[str, Any]:
+        """A valid token: every field of the server's token response plus ``created_at``.
+
+        use_cache=True returns a still-valid held token with no request; use_cache=False
+        refreshes a valid token (falling back once to client_credentials if the refresh is
+        refused). Raises NetworkError, HttpStatusError, AuthRejectedError, BadResponseError;
+        on error the held token is unchanged."""
+        token = json.loads(self._owned_string("flx_get_token", bool(use_cache)))
+        if not isinstance(token, dict):
+            raise InternalError("flx_get_token returned JSON that is not an object")
+        return token
+
+    def access_token(self, use_cache: bool = False) -> str:
+        """Like :meth:`get_token`, but only the access_token (for "Authorization: Bearer ...")."""
+        return self._owned_string("flx_get_access_token", bool(use_cache))
+
+    def export_session(self) -> str:
+        """The held token as session JSON ``{"token":{...},"created_at":N,"expires_in":N}``.
+        Raises SessionError when no token is held. It holds secrets: store it like a password."""
+        return self._owned_string("flx_session_export")
+
+    def import_session(self, session_json: str) -> None:
+        """Replace the held token with one from :meth:`export_session` (possibly another client's
+        or another process's). Raises SessionError for JSON that cannot be imported, leaving the
+        held token unchanged."""
+        data = _c_string(session_json, "session_json")
+        with self._handle.use() as ptr:
+            if self._lib.flx_session_import(ptr, data) != Status.OK:
+                _raise_last_error(self._lib, "flx_session_import")
+
+    def clear(self) -> None:
+        """Forget the held token: the next get_token asks for a new one."""
+        with self._handle.use() as ptr:
+            if self._lib.flx_client_clear(ptr) != Status.OK:
+                _raise_last_error(self._lib, "flx_client_clear")
+
+    #: The module-level :func:`is_access_token_expired`, also reachable from the class.
+    is_access_token_expired = staticmethod(is_access_token_expired)

@@ -1,0 +1,146 @@
+"""Finding the native library, the declared prototypes, and interpreter shutdown."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import flexiti_auth
+from conftest import REPO
+from flexiti_auth import _native
+
+PACKAGE_DIR = Path(flexiti_auth.__file__).resolve().parent
+LIB = Path(os.environ["FLEXITI_AUTH_LIB"])
+
+
+def _run(code: str, env_changes: dict, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    for k, v in env_changes.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def _copy_package(dest: Path) -> Path:
+    pkg = dest / "flexiti_auth"
+    shutil.copytree(PACKAGE_DIR, pkg, ignore=shutil.ignore_patterns("*.so", "*.so.*", "__pycache__"))
+    return pkg
+
+
+def test_flexiti_auth_lib_that_cannot_load_is_named(tmp_path):
+    bogus = tmp_path / "missing" / "libflexiti_auth.so"
+    r = _run(
+        "import flexiti_auth\n"
+        "try:\n    flexiti_auth.Client('http://127.0.0.1:1/', 'a', 'b')\n"
+        "except flexiti_auth.LibraryLoadError as e:\n    print('ERR', e)\n",
+        {"FLEXITI_AUTH_LIB": str(bogus)},
+        tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ERR ")
+    assert str(bogus) in r.stdout and "FLEXITI_AUTH_LIB" in r.stdout
+
+
+def test_library_next_to_the_package_is_found(tmp_path):
+    pkg = _copy_package(tmp_path)
+    shutil.copy(LIB, pkg / "libflexiti_auth.so")
+    r = _run(
+        "import flexiti_auth, flexiti_auth._native as n\n"
+        "print(flexiti_auth.library_version()); print(n.load()._name)\n",
+        {"FLEXITI_AUTH_LIB": None, "PYTHONPATH": str(tmp_path), "LD_LIBRARY_PATH": None},
+        tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    version, name = r.stdout.split()
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", version)
+    assert name == str(pkg / "libflexiti_auth.so")
+
+
+def test_not_found_lists_every_place_tried(tmp_path):
+    pkg = _copy_package(tmp_path)
+    r = _run(
+        "import flexiti_auth\n"
+        "try:\n    flexiti_auth.library_version()\n"
+        "except flexiti_auth.LibraryLoadError as e:\n    print(e)\n",
+        {"FLEXITI_AUTH_LIB": None, "PYTHONPATH": str(tmp_path), "LD_LIBRARY_PATH": None},
+        tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "FLEXITI_AUTH_LIB: not set" in out
+    assert str(pkg / "libflexiti_auth.so") in out
+    assert "system loader" in out
+
+
+def test_every_header_function_has_declared_types():
+    lib = _native.load()
+    header = (REPO / "include" / "flexiti_auth.h").read_text()
+    decls = re.findall(r"^([A-Za-z_][\w \*]*?)\s*\b(flx_\w+)\(", header, re.M)
+    assert len(decls) >= 14
+    for ret, name in decls:
+        fn = getattr(lib, name)
+        assert fn.argtypes is not None, f"{name} has no argtypes"
+        ret = ret.strip()
+        if ret == "char *":  # owned by the caller: keep the pointer to free it
+            assert fn.restype is ctypes.c_void_p, name
+        elif ret == "const char *":
+            assert fn.restype is ctypes.c_char_p, name
+        elif ret == "void":
+            assert fn.restype is None, name
+        elif ret == "int32_t":
+            assert fn.restype is ctypes.c_int32, name
+        elif ret == "bool":
+            assert fn.restype is ctypes.c_bool, name
+        else:
+            assert fn.restype is ctypes.c_void_p, f"{name} returns {ret}"
+
+
+def test_owned_strings_are_freed(client, token_server):
+    """20000 reads of a 64 KiB token would leak over 1 GiB if strings were not freed."""
+    token_server.config(token_bytes=64 * 1024)
+    client.get_token()
+
+    def rss_kib() -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    for _ in range(500):
+        client.access_token(use_cache=True)
+    before = rss_kib()
+    for _ in range(20000):
+        client.access_token(use_cache=True)
+    assert rss_kib() - before < 100 * 1024
+
+
+def test_py_typed_is_installed():
+    assert (PACKAGE_DIR / "py.typed").exists()
+
+
+def test_interpreter_exit_with_live_clients_is_quiet(token_server, tmp_path):
+    code = f"""
+import threading, flexiti_auth
+keep = flexiti_auth.Client({token_server.url!r}, 'flexiti-test-client', 'flexiti-test-secret')
+keep.get_token()
+cycle = flexiti_auth.Client({token_server.url!r}, 'flexiti-test-client', 'flexiti-test-secret')
+cycle.me = cycle  # only collectable by the cycle collector, possibly during shutdown
+def spin():
+    while True:
+        keep.access_token(use_cache=True)
+threading.Thread(target=spin, daemon=True).start()
+print('ok')
+"""
+    r = _run(code, {}, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
+    assert r.stderr == ""

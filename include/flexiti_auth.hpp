@@ -1,0 +1,259 @@
+/* flexiti-auth C++ wrapper: header-only, C++17, over the C header flexiti_auth.h.
+ *
+ *   flexiti::Client client(api_url, client_id, client_secret);
+ *   std::string bearer = client.access_token();      // purchase / apply: full lifetime
+ *   std::string cached = client.access_token(true);  // price calculator: no request if valid
+ *
+ * Every failure throws a subclass of flexiti::Error (itself a std::runtime_error) that carries
+ * the library's status code (status()) and message (what()); messages never contain the
+ * client_secret, an access token or a refresh token. Strings come back as std::string; the
+ * library's char * copies are released with flx_string_free before the call returns.
+ *
+ * flexiti::Client is move-only. A moved-from Client holds no handle: its methods throw
+ * InvalidArgumentError, destroying or assigning to it is fine. One Client may be used from
+ * several threads at once (the C handle is thread-safe); moving or destroying it while another
+ * thread uses it is undefined behaviour.
+ *
+ * Link with the C library: pkg-config --cflags --libs flexiti_auth  (or -lflexiti_auth). */
+
+#ifndef FLEXITI_AUTH_HPP
+#define FLEXITI_AUTH_HPP
+
+#if !(__cplusplus >= 201703L || (defined(_MSVC_LANG) && _MSVC_LANG >= 201703L))
+#error "flexiti_auth.hpp needs C++17 or later (e.g. -std=c++17)"
+#endif
+
+#include "flexiti_auth.h"
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace flexiti {
+
+/** Any failure of the library: status() is the C status code (FLX_ERR_*), what() its message. */
+class Error : public std::runtime_error {
+public:
+    Error(std::int32_t status, const std::string& message) : std::runtime_error(message), status_(status) {}
+    /** The C status code: FLX_ERR_INVALID_ARGUMENT (1) … FLX_ERR_INTERNAL (7). */
+    std::int32_t status() const noexcept { return status_; }
+
+private:
+    std::int32_t status_;
+};
+
+/** FLX_ERR_INVALID_ARGUMENT: a bad argument or option (or a string with an embedded NUL),
+ *  an unknown option name, or a call on a moved-from Client. */
+class InvalidArgumentError : public Error {
+public:
+    explicit InvalidArgumentError(const std::string& message) : Error(FLX_ERR_INVALID_ARGUMENT, message) {}
+};
+
+/** FLX_ERR_NETWORK: the token endpoint could not be reached (DNS, connect, TLS, timeout, reset). */
+class NetworkError : public Error {
+public:
+    explicit NetworkError(const std::string& message) : Error(FLX_ERR_NETWORK, message) {}
+};
+
+/** FLX_ERR_HTTP_STATUS: the token endpoint answered with a non-2xx status (5xx, 429, …). */
+class HttpStatusError : public Error {
+public:
+    explicit HttpStatusError(const std::string& message) : Error(FLX_ERR_HTTP_STATUS, message) {}
+};
+
+/** FLX_ERR_AUTH_REJECTED: the credentials were refused (invalid_client, invalid_grant, invalid_role). */
+class AuthRejectedError : public Error {
+public:
+    explicit AuthRejectedError(const std::string& message) : Error(FLX_ERR_AUTH_REJECTED, message) {}
+};
+
+/** FLX_ERR_BAD_RESPONSE: a 2xx answer that is not a usable token. */
+class BadResponseError : public Error {
+public:
+    explicit BadResponseError(const std::string& message) : Error(FLX_ERR_BAD_RESPONSE, message) {}
+};
+
+/** FLX_ERR_SESSION: export with no token held, or session JSON that cannot be imported. */
+class SessionError : public Error {
+public:
+    explicit SessionError(const std::string& message) : Error(FLX_ERR_SESSION, message) {}
+};
+
+/** FLX_ERR_INTERNAL: a bug inside the library (the held token is unchanged). */
+class InternalError : public Error {
+public:
+    explicit InternalError(const std::string& message) : Error(FLX_ERR_INTERNAL, message) {}
+};
+
+namespace detail {
+
+struct StringFree {
+    void operator()(char* s) const noexcept { flx_string_free(s); }
+};
+struct ClientFree {
+    void operator()(FlxClient* c) const noexcept { flx_client_free(c); }
+};
+
+/** A char * owned by the library's allocator. */
+using OwnedString = std::unique_ptr<char, StringFree>;
+
+/** Throw the exception class of a status code. */
+[[noreturn]] inline void throw_status(std::int32_t code, const std::string& message) {
+    switch (code) {
+    case FLX_ERR_INVALID_ARGUMENT: throw InvalidArgumentError(message);
+    case FLX_ERR_NETWORK: throw NetworkError(message);
+    case FLX_ERR_HTTP_STATUS: throw HttpStatusError(message);
+    case FLX_ERR_AUTH_REJECTED: throw AuthRejectedError(message);
+    case FLX_ERR_BAD_RESPONSE: throw BadResponseError(message);
+    case FLX_ERR_SESSION: throw SessionError(message);
+    case FLX_ERR_INTERNAL: throw InternalError(message);
+    default: throw Error(code, message);
+    }
+}
+
+/** Throw what this thread's last library call reported. Call it right after the failed call:
+ *  the code and message are thread-local and replaced by the next call into the library. */
+[[noreturn]] inline void throw_last_error(const char* function) {
+    const std::int32_t code = flx_last_error_code();
+    const char* raw = flx_last_error_message();
+    std::string message = raw ? raw : "";
+    if (code == FLX_OK) {
+        throw InternalError(std::string(function) + " failed without reporting an error");
+    }
+    if (message.empty()) {
+        const char* described = flx_status_str(code);
+        message = described ? described : "unknown error";
+    }
+    throw_status(code, message);
+}
+
+/** Take ownership of a returned string: copy it into a std::string, free the original. */
+inline std::string take_string(char* raw, const char* function) {
+    if (raw == nullptr) {
+        throw_last_error(function);
+    }
+    OwnedString owned(raw);  // freed even if the copy below throws std::bad_alloc
+    return std::string(owned.get());
+}
+
+inline void check_status(std::int32_t status, const char* function) {
+    if (status != FLX_OK) {
+        throw_last_error(function);
+    }
+}
+
+/** The C layer reads strings up to their first NUL: a std::string holding '\0' would be cut
+ *  short silently, so it is refused. `what` names the argument, never its value. */
+inline const char* c_arg(const std::string& s, const char* what) {
+    if (s.find('\0') != std::string::npos) {
+        throw InvalidArgumentError(std::string(what) + " contains an embedded NUL byte");
+    }
+    return s.c_str();
+}
+
+template <class T>
+inline constexpr bool is_option_integer_v =
+    std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> &&
+    !std::is_same_v<T, signed char> && !std::is_same_v<T, unsigned char> && !std::is_same_v<T, wchar_t> &&
+    !std::is_same_v<T, char16_t> && !std::is_same_v<T, char32_t>;
+
+}  // namespace detail
+
+/** One Flexiti account's token keeper (an owned FlxClient handle). */
+class Client {
+public:
+    /** api_url: e.g. "https://posapi.flexiti.fi/" (http:// only for loopback hosts).
+     *  Throws InvalidArgumentError for an empty or malformed argument. The strings are copied. */
+    Client(const std::string& api_url, const std::string& client_id, const std::string& client_secret)
+        : handle_(flx_client_new(detail::c_arg(api_url, "api_url"), detail::c_arg(client_id, "client_id"),
+                                 detail::c_arg(client_secret, "client_secret"))) {
+        if (!handle_) {
+            detail::throw_last_error("flx_client_new");
+        }
+    }
+
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+    /** The moved-from Client holds no handle afterwards. */
+    Client(Client&&) noexcept = default;
+    /** Frees this Client's handle, then takes the other's. */
+    Client& operator=(Client&&) noexcept = default;
+    ~Client() = default;
+
+    /** Set an option from its string form (see flx_client_set_option): expiration_threshold_secs,
+     *  connect_timeout_ms, timeout_ms, max_retries, token_path, scope, proxy, ca_file, user_agent.
+     *  Throws InvalidArgumentError for an unknown name or a bad value (the option keeps its value). */
+    void set_option(const std::string& name, const std::string& value) {
+        detail::check_status(flx_client_set_option(live("set_option"), detail::c_arg(name, "option name"),
+                                           detail::c_arg(value, "option value")),
+                     "flx_client_set_option");
+    }
+
+    /** Numeric options: set_option("timeout_ms", 10000). */
+    template <class Integer, std::enable_if_t<detail::is_option_integer_v<Integer>, int> = 0>
+    void set_option(const std::string& name, Integer value) {
+        set_option(name, std::to_string(value));
+    }
+
+    /** The token as JSON: the server's token response fields plus "created_at" (unix seconds).
+     *  use_cache=true returns a still-valid held token without a request (price calculator);
+     *  use_cache=false refreshes it so the flow starts with a full lifetime (purchase, apply).
+     *  Throws NetworkError, HttpStatusError, AuthRejectedError or BadResponseError; on failure
+     *  the held token is unchanged. */
+    std::string token_json(bool use_cache = false) {
+        return detail::take_string(flx_get_token(live("token_json"), use_cache), "flx_get_token");
+    }
+
+    /** Only the access_token, for an "Authorization: Bearer …" header. Same rules as token_json. */
+    std::string access_token(bool use_cache = false) {
+        return detail::take_string(flx_get_access_token(live("access_token"), use_cache), "flx_get_access_token");
+    }
+
+    /** The held token as session JSON {"token":{…},"created_at":N,"expires_in":N}; it holds
+     *  secrets, store it like a password. Throws SessionError when no token is held. */
+    std::string export_session() {
+        return detail::take_string(flx_session_export(live("export_session")), "flx_session_export");
+    }
+
+    /** Replace the held token with one from export_session(). Throws SessionError for JSON that
+     *  cannot be imported (the held token is then unchanged). */
+    void import_session(const std::string& session_json) {
+        detail::check_status(flx_session_import(live("import_session"), detail::c_arg(session_json, "session JSON")),
+                     "flx_session_import");
+    }
+
+    /** Forget the held token: the next call asks for a new one. */
+    void clear() { detail::check_status(flx_client_clear(live("clear")), "flx_client_clear"); }
+
+    /** The guide's isAccessTokenExpired: now - created_at >= expires_in - threshold. */
+    static bool is_access_token_expired(std::int64_t created_at, std::int64_t expires_in, std::int64_t now,
+                                        std::int64_t threshold = 60) noexcept {
+        return flx_is_access_token_expired(created_at, expires_in, now, threshold);
+    }
+
+    /** The C library's version, e.g. "0.1.0". */
+    static std::string version() { return flx_version(); }
+
+    /** False for a moved-from Client. */
+    explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
+
+    /** The underlying handle, still owned by this Client (nullptr when moved from). */
+    FlxClient* native_handle() const noexcept { return handle_.get(); }
+
+private:
+    FlxClient* live(const char* method) const {
+        if (!handle_) {
+            throw InvalidArgumentError(std::string("flexiti::Client::") + method + " on a moved-from Client");
+        }
+        return handle_.get();
+    }
+
+    std::unique_ptr<FlxClient, detail::ClientFree> handle_;
+};
+
+}  // namespace flexiti
+
+#endif /* FLEXITI_AUTH_HPP */

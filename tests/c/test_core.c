@@ -1,0 +1,270 @@
+/* The C ABI, driven from strict C99 against include/flexiti_auth.h and the real .so, talking to
+ * the local token server over loopback. Run under valgrind by `make test` (no error, no leak). */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flexiti_auth.h"
+#include "harness.h"
+
+#define ID "flexiti-test-client"
+#define SECRET "flexiti-test-secret"
+
+static token_server srv;
+
+static FlxClient *new_client(void) {
+    FlxClient *c = flx_client_new(srv.url, ID, SECRET);
+    CHECK(c != NULL);
+    CHECK(flx_client_set_option(c, "proxy", "none") == FLX_OK);
+    return c;
+}
+
+static void reset_server(void) {
+    free(server_control(&srv, "POST", "reset", "{}"));
+}
+
+static int last_error_is(int32_t code) {
+    return flx_last_error_code() == code && strlen(flx_last_error_message()) > 0;
+}
+
+static void test_version_and_status_strings(void) {
+    const char *v = flx_version();
+    CHECK(v != NULL && strlen(v) >= 5);
+    CHECK(strncmp(flx_status_str(FLX_OK), "FLX_OK", 6) == 0);
+    CHECK(strncmp(flx_status_str(FLX_ERR_INVALID_ARGUMENT), "FLX_ERR_INVALID_ARGUMENT", 24) == 0);
+    CHECK(strncmp(flx_status_str(FLX_ERR_NETWORK), "FLX_ERR_NETWORK", 15) == 0);
+    CHECK(strncmp(flx_status_str(FLX_ERR_HTTP_STATUS), "FLX_ERR_HTTP_STATUS", 19) == 0);
+    CHECK(strncmp(flx_status_str(FLX_ERR_AUTH_REJECTED), "FLX_ERR_AUTH_REJECTED", 21) == 0);
+    CHECK(strncmp(flx_status_str(FLX_ERR_BAD_RESPONSE), "FLX_ERR_BAD_RESPONSE", 20) == 0);
+    CHECK(strncmp(flx_status_str(FLX_ERR_SESSION), "FLX_ERR_SESSION", 15) == 0);
+    CHECK(strncmp(flx_status_str(FLX_ERR_INTERNAL), "FLX_ERR_INTERNAL", 16) == 0);
+    CHECK(strncmp(flx_status_str(99), "FLX_UNKNOWN", 11) == 0);
+    CHECK(strncmp(flx_status_str(-1), "FLX_UNKNOWN", 11) == 0);
+}
+
+static void test_expiry_rule(void) {
+    CHECK(!flx_is_access_token_expired(1000, 1200, 1000 + 1139, 60));
+    CHECK(flx_is_access_token_expired(1000, 1200, 1000 + 1140, 60));
+    CHECK(flx_is_access_token_expired(0, 60, 0, 60));     /* lifetime at the threshold */
+    CHECK(flx_is_access_token_expired(0, 30, -500, 60));  /* below it: always expired */
+    CHECK(flx_is_access_token_expired(INT64_MIN, 1200, INT64_MAX, 60));
+    CHECK(!flx_is_access_token_expired(INT64_MAX, 1200, INT64_MIN, 60));
+    CHECK(!flx_is_access_token_expired(0, INT64_MAX, INT64_MAX - 1, INT64_MIN + 1));
+}
+
+static void test_new_cached_refreshed(void) {
+    reset_server();
+    FlxClient *c = new_client();
+    time_t before = time(NULL);
+    char *token = flx_get_token(c, false);
+    CHECK(token != NULL);
+    CHECK(flx_last_error_code() == FLX_OK && strcmp(flx_last_error_message(), "") == 0);
+    CHECK(strstr(token, "\"access_token\":\"") != NULL);
+    CHECK(strstr(token, "\"token_type\":\"bearer\"") != NULL);
+    CHECK(strstr(token, "\"expires_in\":1200") != NULL);
+    const char *created = strstr(token, "\"created_at\":");
+    CHECK(created != NULL);
+    if (created) {
+        long long at = atoll(created + strlen("\"created_at\":"));
+        CHECK(at >= (long long)before && at <= (long long)time(NULL));
+    }
+    char grant[64];
+    server_last_grant(&srv, grant, sizeof grant);
+    CHECK(strcmp(grant, "client_credentials") == 0);
+    CHECK(server_request_count(&srv) == 1);
+
+    char *access = flx_get_access_token(c, true);
+    CHECK(access != NULL);
+    CHECK(access && strstr(token, access) != NULL); /* the same token, from the cache */
+    CHECK(server_request_count(&srv) == 1);
+
+    char *refreshed = flx_get_access_token(c, false);
+    CHECK(refreshed != NULL);
+    CHECK(refreshed && access && strcmp(refreshed, access) != 0);
+    server_last_grant(&srv, grant, sizeof grant);
+    CHECK(strcmp(grant, "refresh_token") == 0);
+    CHECK(server_request_count(&srv) == 2);
+
+    /* Every token handed out is one the server issued. */
+    char *issued = server_control(&srv, "GET", "issued", NULL);
+    CHECK(issued && access && refreshed && strstr(issued, access) && strstr(issued, refreshed));
+    free(issued);
+
+    flx_string_free(token);
+    flx_string_free(access);
+    flx_string_free(refreshed);
+    flx_client_free(c);
+}
+
+static void test_session_round_trip_and_clear(void) {
+    reset_server();
+    FlxClient *a = new_client();
+    FlxClient *b = new_client();
+    CHECK(flx_session_export(a) == NULL);
+    CHECK(last_error_is(FLX_ERR_SESSION));
+
+    char *ta = flx_get_access_token(a, false);
+    char *session = flx_session_export(a);
+    CHECK(session != NULL);
+    CHECK(session && strstr(session, "\"token\":{") && strstr(session, "\"created_at\":") && strstr(session, "\"expires_in\":1200"));
+    CHECK(flx_session_import(b, session) == FLX_OK);
+    char *tb = flx_get_access_token(b, true);
+    CHECK(ta && tb && strcmp(ta, tb) == 0);
+    CHECK(server_request_count(&srv) == 1);
+
+    CHECK(flx_client_clear(b) == FLX_OK);
+    CHECK(flx_session_export(b) == NULL);
+    CHECK(last_error_is(FLX_ERR_SESSION));
+
+    CHECK(flx_session_import(b, "{\"token\":") == FLX_ERR_SESSION);
+    CHECK(last_error_is(FLX_ERR_SESSION));
+    CHECK(flx_session_import(b, "[]") == FLX_ERR_SESSION);
+    CHECK(flx_session_import(b, "{\"token\":{\"access_token\":\"x\"},\"created_at\":1,\"expires_in\":-3}") == FLX_ERR_SESSION);
+
+    /* A failed import leaves the held token as it was. */
+    CHECK(flx_session_import(a, "{}") == FLX_ERR_SESSION);
+    char *again = flx_session_export(a);
+    CHECK(again && session && strcmp(again, session) == 0);
+
+    flx_string_free(again);
+    flx_string_free(ta);
+    flx_string_free(tb);
+    flx_string_free(session);
+    flx_client_free(a);
+    flx_client_free(b);
+}
+
+static void test_null_and_invalid_arguments(void) {
+    CHECK(flx_client_new(NULL, ID, SECRET) == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_client_new(srv.url, NULL, SECRET) == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_client_new(srv.url, ID, NULL) == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_client_new(srv.url, "", SECRET) == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_client_new(srv.url, ID, "") == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_client_new("", ID, SECRET) == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_client_new("http://example.com/", ID, SECRET) == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_client_new(srv.url, "\xff\xfe", SECRET) == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(strstr(flx_last_error_message(), "UTF-8") != NULL);
+
+    CHECK(flx_client_set_option(NULL, "timeout_ms", "10") == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_get_token(NULL, true) == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_get_access_token(NULL, false) == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_session_export(NULL) == NULL && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_session_import(NULL, "{}") == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_client_clear(NULL) == FLX_ERR_INVALID_ARGUMENT);
+    flx_client_free(NULL);
+    flx_string_free(NULL);
+
+    FlxClient *c = new_client();
+    CHECK(flx_client_set_option(c, NULL, "1") == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_client_set_option(c, "timeout_ms", NULL) == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(flx_last_error_message(), "timeout_ms") != NULL);
+    CHECK(flx_client_set_option(c, "no_such_option", "1") == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(flx_last_error_message(), "no_such_option") != NULL);
+    CHECK(flx_client_set_option(c, "max_retries", "-1") == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_client_set_option(c, "timeout_ms", "\xc3\x28") == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_client_set_option(c, "ca_file", "/nonexistent/ca.pem") == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_client_set_option(c, "expiration_threshold_secs", "120") == FLX_OK);
+    CHECK(flx_last_error_code() == FLX_OK && strcmp(flx_last_error_message(), "") == 0);
+    CHECK(flx_session_import(c, NULL) == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_session_import(c, "\xff") == FLX_ERR_INVALID_ARGUMENT);
+    flx_client_free(c);
+}
+
+static void test_errors_keep_the_token(void) {
+    reset_server();
+    FlxClient *c = new_client();
+    char *before = flx_get_access_token(c, false);
+    char *session_before = flx_session_export(c);
+    CHECK(flx_client_set_option(c, "max_retries", "0") == FLX_OK);
+    free(server_control(&srv, "POST", "faults", "[{\"status\":500,\"body\":\"{\\\"error\\\":\\\"server_error\\\"}\"}]"));
+    CHECK(flx_get_token(c, false) == NULL);
+    CHECK(last_error_is(FLX_ERR_HTTP_STATUS));
+    CHECK(strstr(flx_last_error_message(), "500") != NULL);
+    char *session_after = flx_session_export(c);
+    CHECK(session_before && session_after && strcmp(session_before, session_after) == 0);
+    char *cached = flx_get_access_token(c, true);
+    CHECK(before && cached && strcmp(before, cached) == 0);
+
+    FlxClient *wrong = flx_client_new(srv.url, ID, "not-the-secret-5f2c");
+    CHECK(flx_client_set_option(wrong, "proxy", "none") == FLX_OK);
+    CHECK(flx_get_token(wrong, false) == NULL);
+    CHECK(last_error_is(FLX_ERR_AUTH_REJECTED));
+    CHECK(strstr(flx_last_error_message(), "invalid_client") != NULL);
+    CHECK(strstr(flx_last_error_message(), "not-the-secret-5f2c") == NULL);
+
+    free(server_control(&srv, "POST", "faults", "[{\"status\":200,\"body\":\"<html>oops</html>\"}]"));
+    CHECK(flx_get_token(c, false) == NULL);
+    CHECK(last_error_is(FLX_ERR_BAD_RESPONSE));
+
+    flx_string_free(before);
+    flx_string_free(cached);
+    flx_string_free(session_before);
+    flx_string_free(session_after);
+    flx_client_free(c);
+    flx_client_free(wrong);
+}
+
+/* The last error belongs to the thread that made the call. */
+static void *fail_in_thread(void *arg) {
+    (void)arg;
+    (void)flx_client_new(NULL, NULL, NULL);
+    return (void *)(intptr_t)flx_last_error_code();
+}
+
+static FlxClient *shared;
+static void *hammer(void *arg) {
+    (void)arg;
+    int bad = 0;
+    for (int i = 0; i < 50; i++) {
+        char *t = flx_get_access_token(shared, i % 10 != 0);
+        if (!t) bad++;
+        flx_string_free(t);
+    }
+    return (void *)(intptr_t)bad;
+}
+
+static void test_threads(void) {
+    reset_server();
+    FlxClient *c = new_client();
+    char *t = flx_get_access_token(c, false);
+    pthread_t th;
+    void *code = NULL;
+    pthread_create(&th, NULL, fail_in_thread, NULL);
+    pthread_join(th, &code);
+    CHECK((intptr_t)code == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_last_error_code() == FLX_OK); /* this thread's last call succeeded */
+
+    shared = c;
+    pthread_t ths[8];
+    for (int i = 0; i < 8; i++) pthread_create(&ths[i], NULL, hammer, NULL);
+    int bad = 0;
+    for (int i = 0; i < 8; i++) {
+        void *r;
+        pthread_join(ths[i], &r);
+        bad += (int)(intptr_t)r;
+    }
+    CHECK(bad == 0);
+    flx_string_free(t);
+    flx_client_free(c);
+}
+
+int main(void) {
+    if (server_start(&srv) != 0) {
+        fprintf(stderr, "cannot start the token server\n");
+        return 2;
+    }
+    test_version_and_status_strings();
+    test_expiry_rule();
+    test_new_cached_refreshed();
+    test_session_round_trip_and_clear();
+    test_null_and_invalid_arguments();
+    test_errors_keep_the_token();
+    test_threads();
+    server_stop(&srv);
+    printf("C suite: %d passed, %d failed\n", g_checks - g_failures, g_failures);
+    return g_failures == 0 ? 0 : 1;
+}
