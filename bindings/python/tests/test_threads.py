@@ -76,7 +76,7 @@ def test_threads_with_their_own_errors(token_server):
 
         with ThreadPoolExecutor(8) as pool:
             results = list(pool.map(worker, range(8)))
-    assert results == ["AuthRejectedError", "SessionError"] * 4
+    assert results == ["SessionError", "AuthRejectedError"] * 4
 
 
 def test_close_while_other_threads_call(token_server):

@@ -1,0 +1,565 @@
+// Tests of include/flexiti_auth.hpp (the C++17 wrapper) against the real library and the local
+// token server ($FLX_TOKEN_SERVER, started here with --watch-stdin so it dies with this process).
+// What went on the wire is read back from the server's control API (/_control/requests).
+//
+//   c++ -std=c++17 -Wall -Wextra -Werror -I include tests/cpp/test_wrapper.cpp -L target/debug -lflexiti_auth
+//   FLX_TOKEN_SERVER=target/debug/flexiti-token-server ./test_wrapper
+
+#include "flexiti_auth.hpp"
+
+#include <arpa/inet.h>
+#include <cctype>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <functional>
+#include <iostream>
+#include <netinet/in.h>
+#include <stdexcept>
+#include <string>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <type_traits>
+#include <typeinfo>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#ifndef FLX_EXPECTED_VERSION
+#error "compile with -DFLX_EXPECTED_VERSION=\"x.y.z\" (the version in Cargo.toml)"
+#endif
+
+namespace {
+
+// ---- the wrapper's compile-time contract ------------------------------------------------------
+
+static_assert(!std::is_copy_constructible_v<flexiti::Client>, "Client must not be copyable");
+static_assert(!std::is_copy_assignable_v<flexiti::Client>, "Client must not be copy-assignable");
+static_assert(std::is_nothrow_move_constructible_v<flexiti::Client>, "Client must move without throwing");
+static_assert(std::is_nothrow_move_assignable_v<flexiti::Client>, "Client must move-assign without throwing");
+static_assert(!std::is_default_constructible_v<flexiti::Client>, "a Client needs credentials");
+static_assert(std::is_base_of_v<std::runtime_error, flexiti::Error>, "Error is a std::runtime_error");
+static_assert(std::is_base_of_v<flexiti::Error, flexiti::InvalidArgumentError>);
+static_assert(std::is_base_of_v<flexiti::Error, flexiti::NetworkError>);
+static_assert(std::is_base_of_v<flexiti::Error, flexiti::HttpStatusError>);
+static_assert(std::is_base_of_v<flexiti::Error, flexiti::AuthRejectedError>);
+static_assert(std::is_base_of_v<flexiti::Error, flexiti::BadResponseError>);
+static_assert(std::is_base_of_v<flexiti::Error, flexiti::SessionError>);
+static_assert(std::is_base_of_v<flexiti::Error, flexiti::InternalError>);
+static_assert(std::is_same_v<decltype(std::declval<flexiti::Error>().status()), std::int32_t>);
+static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().token_json()), std::string>);
+static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().access_token()), std::string>);
+static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().export_session()), std::string>);
+
+const char* const kClientId = "flexiti-test-client";
+const char* const kSecret = "flexiti-test-secret";
+
+// ---- a tiny harness ---------------------------------------------------------------------------
+
+int g_failures = 0;
+std::string g_current;
+
+void fail(const std::string& what, int line) {
+    ++g_failures;
+    std::cerr << "  FAIL [" << g_current << "] line " << line << ": " << what << "\n";
+}
+
+#define CHECK(cond)                              \
+    do {                                         \
+        if (!(cond)) fail(#cond, __LINE__);      \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                           \
+    do {                                                                                         \
+        const auto va_ = (a);                                                                    \
+        const auto vb_ = (b);                                                                    \
+        if (!(va_ == vb_)) fail(std::string(#a " == " #b ": got ") + show(va_) + " vs " + show(vb_), __LINE__); \
+    } while (0)
+
+// Tokens from the test server are test data, but keep output short anyway.
+std::string show(const std::string& s) { return "\"" + (s.size() > 80 ? s.substr(0, 80) + "..." : s) + "\""; }
+std::string show(const char* s) { return show(std::string(s)); }
+template <class T>
+std::string show(const T& v) {
+    return std::to_string(v);
+}
+
+// CHECK_THROWS(Type, expr): expr throws exactly the dynamic type Type (caught as flexiti::Error);
+// the caught exception is available afterwards as `caught` (a copy of its status and message).
+struct Caught {
+    bool thrown = false;
+    std::int32_t status = -1;
+    std::string message;
+};
+
+template <class Expected, class F>
+Caught expect_throw(F&& f, const char* expr, int line) {
+    Caught c;
+    try {
+        f();
+        fail(std::string(expr) + " did not throw", line);
+    } catch (const flexiti::Error& e) {
+        c.thrown = true;
+        c.status = e.status();
+        c.message = e.what();
+        if (typeid(e) != typeid(Expected)) {
+            fail(std::string(expr) + " threw the wrong class (status " + std::to_string(e.status()) + ": " + e.what() + ")",
+                 line);
+        }
+    } catch (const std::exception& e) {
+        fail(std::string(expr) + " threw a non-flexiti exception: " + e.what(), line);
+    }
+    return c;
+}
+#define EXPECT_THROW(Type, expr) expect_throw<Type>([&] { (void)(expr); }, #expr, __LINE__)
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+size_t count_of(const std::string& hay, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + needle.size())) ++n;
+    return n;
+}
+
+// The value of the first "key":"value" in json (values here are hex tokens: no escapes).
+std::string json_str(const std::string& json, const std::string& key) {
+    const std::string pat = "\"" + key + "\":\"";
+    size_t at = json.find(pat);
+    if (at == std::string::npos) return "";
+    at += pat.size();
+    size_t end = json.find('"', at);
+    return end == std::string::npos ? "" : json.substr(at, end - at);
+}
+
+long long json_num(const std::string& json, const std::string& key) {
+    const std::string pat = "\"" + key + "\":";
+    size_t at = json.find(pat);
+    if (at == std::string::npos) return -1;
+    return std::strtoll(json.c_str() + at + pat.size(), nullptr, 10);
+}
+
+// ---- the token server -------------------------------------------------------------------------
+
+class TokenServer {
+public:
+    TokenServer() {
+        const char* bin = std::getenv("FLX_TOKEN_SERVER");
+        if (!bin || !*bin) throw std::runtime_error("FLX_TOKEN_SERVER is not set (run through make test-cpp)");
+        int in[2], out[2];
+        if (pipe(in) != 0 || pipe(out) != 0) throw std::runtime_error("pipe failed");
+        pid_ = fork();
+        if (pid_ < 0) throw std::runtime_error("fork failed");
+        if (pid_ == 0) {
+            dup2(in[0], 0);
+            dup2(out[1], 1);
+            close(in[0]);
+            close(in[1]);
+            close(out[0]);
+            close(out[1]);
+            execl(bin, bin, "--port", "0", "--watch-stdin", "--client-id", kClientId, "--client-secret", kSecret,
+                  static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        stdin_ = in[1];
+        fcntl(stdin_, F_SETFD, FD_CLOEXEC);
+        std::string line;
+        char ch;
+        while (read(out[0], &ch, 1) == 1 && ch != '\n') line += ch;
+        close(out[0]);
+        if (line.rfind("http://127.0.0.1:", 0) != 0) throw std::runtime_error("token server printed: " + line);
+        url_ = line;
+        port_ = std::atoi(line.c_str() + std::strlen("http://127.0.0.1:"));
+    }
+    ~TokenServer() {
+        close(stdin_);  // --watch-stdin: the server exits
+        int status = 0;
+        waitpid(pid_, &status, 0);
+    }
+    TokenServer(const TokenServer&) = delete;
+    TokenServer& operator=(const TokenServer&) = delete;
+
+    const std::string& url() const { return url_; }
+
+    struct Response {
+        int status = 0;
+        std::string body;
+    };
+
+    // One HTTP/1.1 request on a fresh loopback connection.
+    Response http(const std::string& method, const std::string& path, const std::string& body = "") const {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<uint16_t>(port_));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            if (fd >= 0) close(fd);
+            throw std::runtime_error("cannot connect to the token server");
+        }
+        std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
+                          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                          "\r\nConnection: close\r\n\r\n" + body;
+        for (size_t sent = 0; sent < req.size();) {
+            ssize_t n = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+            if (n <= 0) {
+                close(fd);
+                throw std::runtime_error("send to the token server failed");
+            }
+            sent += static_cast<size_t>(n);
+        }
+        std::string raw;
+        char buf[4096];
+        size_t header_end = std::string::npos;
+        long long length = -1;
+        for (;;) {
+            ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            raw.append(buf, static_cast<size_t>(n));
+            if (header_end == std::string::npos && (header_end = raw.find("\r\n\r\n")) != std::string::npos) {
+                std::string head = raw.substr(0, header_end);
+                for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                size_t cl = head.find("content-length:");
+                if (cl != std::string::npos) length = std::atoll(head.c_str() + cl + 15);
+            }
+            if (header_end != std::string::npos && length >= 0 &&
+                raw.size() >= header_end + 4 + static_cast<size_t>(length))
+                break;
+        }
+        close(fd);
+        Response r;
+        if (raw.rfind("HTTP/1.1 ", 0) != 0 || header_end == std::string::npos)
+            throw std::runtime_error("bad answer from the token server control API");
+        r.status = std::atoi(raw.c_str() + 9);
+        r.body = raw.substr(header_end + 4);
+        return r;
+    }
+
+    std::string control(const std::string& method, const std::string& path, const std::string& body = "") const {
+        Response r = http(method, path, body);
+        if (r.status != 200) throw std::runtime_error(method + " " + path + " answered " + std::to_string(r.status));
+        return r.body;
+    }
+
+    void reset() const { control("POST", "/_control/reset"); }
+    std::string requests() const { return control("GET", "/_control/requests"); }
+    void forget_requests() const { control("DELETE", "/_control/requests"); }
+    long long token_requests() const { return json_num(control("GET", "/_control/stats"), "token_requests"); }
+    std::string issued() const { return control("GET", "/_control/issued"); }
+    void faults(const std::string& json) const { control("POST", "/_control/faults", json); }
+
+private:
+    pid_t pid_ = -1;
+    int stdin_ = -1;
+    int port_ = 0;
+    std::string url_;
+};
+
+const TokenServer* g_server = nullptr;
+
+flexiti::Client new_client(const std::string& secret = kSecret) {
+    flexiti::Client c(g_server->url(), kClientId, secret);
+    c.set_option("max_retries", 0);
+    return c;
+}
+
+// ---- the tests --------------------------------------------------------------------------------
+
+void test_version_and_expiry_rule() {
+    CHECK_EQ(flexiti::Client::version(), std::string(FLX_EXPECTED_VERSION));
+    CHECK_EQ(flexiti::Client::version(), std::string(flx_version()));
+    // now - created_at >= expires_in - threshold, with 60 s as the default threshold.
+    CHECK(!flexiti::Client::is_access_token_expired(1000, 1200, 2139));
+    CHECK(flexiti::Client::is_access_token_expired(1000, 1200, 2140));
+    CHECK(!flexiti::Client::is_access_token_expired(1000, 1200, 2199, 0));
+    CHECK(flexiti::Client::is_access_token_expired(1000, 1200, 2200, 0));
+    CHECK(flexiti::Client::is_access_token_expired(1000, 60, 1000, 60));
+}
+
+void test_new_token_then_cached() {
+    const auto& s = *g_server;
+    flexiti::Client c = new_client();
+    std::string json = c.token_json(true);  // nothing held: a new token even with use_cache
+    std::string reqs = s.requests();
+    CHECK_EQ(count_of(reqs, "\"seq\":"), size_t{1});
+    CHECK(contains(reqs, "\"grant_type\":\"client_credentials\""));
+    CHECK(contains(reqs, "\"client_id\":\"flexiti-test-client\""));
+    CHECK(contains(reqs, "\"path\":\"/flexiti/online-api/oauth/token\""));
+    std::string access = json_str(json, "access_token");
+    CHECK(!access.empty());
+    CHECK(contains(s.issued(), "\"" + access + "\""));
+    CHECK_EQ(json_str(json, "token_type"), std::string("bearer"));
+    CHECK_EQ(json_num(json, "expires_in"), 1200LL);
+    long long created = json_num(json, "created_at");
+    long long now = static_cast<long long>(time(nullptr));
+    CHECK(created <= now && created >= now - 30);
+    CHECK(!contains(json, kSecret));
+
+    // Cached: the same token, no request.
+    CHECK_EQ(c.access_token(true), access);
+    CHECK_EQ(c.token_json(true), json);
+    CHECK_EQ(s.token_requests(), 1LL);
+}
+
+void test_refresh_rotates_the_token() {
+    const auto& s = *g_server;
+    flexiti::Client c = new_client();
+    std::string first = c.token_json();
+    s.forget_requests();
+    std::string second_access = c.access_token();  // valid token, use_cache=false: refresh
+    std::string reqs = s.requests();
+    CHECK_EQ(count_of(reqs, "\"seq\":"), size_t{1});
+    CHECK(contains(reqs, "\"grant_type\":\"refresh_token\""));
+    CHECK(contains(reqs, "\"refresh_token\":\"" + json_str(first, "refresh_token") + "\""));
+    CHECK(second_access != json_str(first, "access_token"));
+    CHECK(contains(s.issued(), "\"" + second_access + "\""));
+    CHECK_EQ(c.access_token(true), second_access);
+    CHECK_EQ(s.token_requests(), 2LL);
+}
+
+void test_clear_forgets_the_token() {
+    const auto& s = *g_server;
+    flexiti::Client c = new_client();
+    std::string first = c.access_token();
+    c.clear();
+    auto caught = EXPECT_THROW(flexiti::SessionError, c.export_session());
+    CHECK_EQ(caught.status, std::int32_t{FLX_ERR_SESSION});
+    s.forget_requests();
+    std::string second = c.access_token(true);  // nothing held: client_credentials again
+    std::string reqs = s.requests();
+    CHECK_EQ(count_of(reqs, "\"seq\":"), size_t{1});
+    CHECK(contains(reqs, "\"grant_type\":\"client_credentials\""));
+    CHECK(second != first);
+}
+
+void test_session_export_import() {
+    const auto& s = *g_server;
+    flexiti::Client a = new_client();
+    std::string access = a.access_token();
+    std::string session = a.export_session();
+    CHECK(contains(session, "\"token\""));
+    CHECK(contains(session, access));
+    CHECK_EQ(json_num(session, "expires_in"), 1200LL);
+
+    flexiti::Client b = new_client();
+    b.import_session(session);
+    long long before = s.token_requests();
+    CHECK_EQ(b.access_token(true), access);
+    CHECK_EQ(s.token_requests(), before);
+
+    // A refresh from the imported session uses its refresh token.
+    s.forget_requests();
+    std::string refreshed = b.access_token();
+    CHECK(contains(s.requests(), "\"grant_type\":\"refresh_token\""));
+    CHECK(refreshed != access);
+
+    // Bad session JSON: SessionError, the held token stays.
+    auto caught = EXPECT_THROW(flexiti::SessionError, b.import_session("{\"token\": 42}"));
+    CHECK_EQ(caught.status, std::int32_t{FLX_ERR_SESSION});
+    EXPECT_THROW(flexiti::SessionError, b.import_session("not json"));
+    CHECK_EQ(b.access_token(true), refreshed);
+}
+
+void test_wrong_secret_is_auth_rejected() {
+    const auto& s = *g_server;
+    const std::string wrong = "wrong-secret-7f3a9c";
+    flexiti::Client c = new_client(wrong);
+    auto caught = EXPECT_THROW(flexiti::AuthRejectedError, c.access_token());
+    CHECK_EQ(caught.status, std::int32_t{FLX_ERR_AUTH_REJECTED});
+    CHECK(!caught.message.empty());
+    CHECK(!contains(caught.message, wrong));
+    CHECK(contains(s.requests(), "\"grant_type\":\"client_credentials\""));
+    EXPECT_THROW(flexiti::SessionError, c.export_session());  // nothing was stored
+    // Catchable through the base classes too.
+    bool as_runtime_error = false;
+    try {
+        c.access_token();
+    } catch (const std::runtime_error& e) {
+        as_runtime_error = std::string(e.what()) == caught.message;
+    }
+    CHECK(as_runtime_error);
+}
+
+void test_options() {
+    const auto& s = *g_server;
+    flexiti::Client c(s.url(), kClientId, kSecret);
+    auto unknown = EXPECT_THROW(flexiti::InvalidArgumentError, c.set_option("no_such_option", "1"));
+    CHECK_EQ(unknown.status, std::int32_t{FLX_ERR_INVALID_ARGUMENT});
+    CHECK(contains(unknown.message, "no_such_option"));
+    auto bad = EXPECT_THROW(flexiti::InvalidArgumentError, c.set_option("max_retries", "lots"));
+    CHECK(contains(bad.message, "max_retries"));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.set_option("max_retries", 11));  // integer overload, out of range
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.set_option("timeout_ms", -5));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.set_option("expiration_threshold_secs", 86401LL));
+
+    // The integer overloads reach the library: max_retries=1 survives exactly one 500.
+    c.set_option("max_retries", 1u);
+    s.faults("[{\"status\":500,\"count\":1}]");
+    std::string token = c.access_token();
+    CHECK_EQ(count_of(s.requests(), "\"seq\":"), size_t{2});
+    // A threshold at the token's lifetime makes every held token expired: use_cache still asks.
+    c.set_option("expiration_threshold_secs", static_cast<short>(1200));
+    s.forget_requests();
+    std::string again = c.access_token(true);
+    CHECK(again != token);
+    CHECK(contains(s.requests(), "\"grant_type\":\"client_credentials\""));
+    // String overload, including from a string literal.
+    c.set_option("token_path", std::string("custom/oauth/token"));
+    c.set_option("expiration_threshold_secs", "60");
+    s.forget_requests();
+    EXPECT_THROW(flexiti::HttpStatusError, c.access_token());  // the server has no such path: 404
+    CHECK(contains(s.requests(), "\"path\":\"/custom/oauth/token\""));
+}
+
+void test_constructor_errors() {
+    const auto& s = *g_server;
+    auto empty_id = EXPECT_THROW(flexiti::InvalidArgumentError, flexiti::Client(s.url(), "", kSecret));
+    CHECK_EQ(empty_id.status, std::int32_t{FLX_ERR_INVALID_ARGUMENT});
+    EXPECT_THROW(flexiti::InvalidArgumentError, flexiti::Client(s.url(), kClientId, ""));
+    EXPECT_THROW(flexiti::InvalidArgumentError, flexiti::Client("", kClientId, kSecret));
+    // Plain http only for loopback hosts.
+    EXPECT_THROW(flexiti::InvalidArgumentError, flexiti::Client("http://posapi.flexiti.fi/", kClientId, kSecret));
+}
+
+void test_embedded_nul_is_refused() {
+    const auto& s = *g_server;
+    // "flexiti-test-secret\0junk" would be read by C as the right secret: it must be refused.
+    const std::string nul_secret = std::string(kSecret) + std::string(1, '\0') + "junk";
+    auto ctor = EXPECT_THROW(flexiti::InvalidArgumentError, flexiti::Client(s.url(), kClientId, nul_secret));
+    CHECK(contains(ctor.message, "client_secret"));
+    CHECK(!contains(ctor.message, kSecret));
+    EXPECT_THROW(flexiti::InvalidArgumentError,
+                 flexiti::Client(s.url(), std::string(kClientId) + std::string(1, '\0'), kSecret));
+    EXPECT_THROW(flexiti::InvalidArgumentError, flexiti::Client(s.url() + std::string(1, '\0') + "x", kClientId, kSecret));
+
+    flexiti::Client c = new_client();
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.set_option(std::string("max_retries\0", 12), "1"));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.set_option("token_path", std::string("a\0b", 3)));
+    std::string access = c.access_token();
+    std::string session = c.export_session();
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.import_session(session + std::string(1, '\0') + "{}"));
+    CHECK_EQ(c.access_token(true), access);
+    CHECK_EQ(s.token_requests(), 1LL);
+}
+
+void test_http_and_network_errors() {
+    const auto& s = *g_server;
+    flexiti::Client c = new_client();
+    std::string held = c.access_token();
+
+    s.faults("[{\"status\":500,\"body\":\"oops\"}]");
+    auto http = EXPECT_THROW(flexiti::HttpStatusError, c.access_token());
+    CHECK_EQ(http.status, std::int32_t{FLX_ERR_HTTP_STATUS});
+    CHECK(contains(http.message, "500"));
+    CHECK_EQ(c.access_token(true), held);  // failure left the held token unchanged
+
+    s.faults("[{\"status\":200,\"body\":\"this is not a token\"}]");
+    auto badresp = EXPECT_THROW(flexiti::BadResponseError, c.access_token());
+    CHECK_EQ(badresp.status, std::int32_t{FLX_ERR_BAD_RESPONSE});
+    CHECK_EQ(c.access_token(true), held);
+
+    // A loopback port nobody listens on.
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    flexiti::Client offline("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/", kClientId, kSecret);
+    offline.set_option("max_retries", 0);
+    offline.set_option("connect_timeout_ms", 2000);
+    auto net = EXPECT_THROW(flexiti::NetworkError, offline.access_token());
+    CHECK_EQ(net.status, std::int32_t{FLX_ERR_NETWORK});
+}
+
+void test_move_semantics() {
+    const auto& s = *g_server;
+    flexiti::Client a = new_client();
+    std::string access = a.access_token();
+    FlxClient* handle = a.native_handle();
+    CHECK(handle != nullptr);
+    CHECK(static_cast<bool>(a));
+
+    flexiti::Client b(std::move(a));
+    CHECK(!a);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+    CHECK(a.native_handle() == nullptr);
+    CHECK(b.native_handle() == handle);
+    CHECK_EQ(b.access_token(true), access);  // the token moved with the handle: no request
+    CHECK_EQ(s.token_requests(), 1LL);
+
+    auto moved = EXPECT_THROW(flexiti::InvalidArgumentError, a.access_token(true));
+    CHECK(contains(moved.message, "moved-from"));
+    EXPECT_THROW(flexiti::InvalidArgumentError, a.token_json());
+    EXPECT_THROW(flexiti::InvalidArgumentError, a.export_session());
+    EXPECT_THROW(flexiti::InvalidArgumentError, a.import_session("{}"));
+    EXPECT_THROW(flexiti::InvalidArgumentError, a.set_option("max_retries", 1));
+    EXPECT_THROW(flexiti::InvalidArgumentError, a.clear());
+    CHECK_EQ(s.token_requests(), 1LL);
+
+    // Move assignment: the target's old handle is released, the moved-from one is usable again
+    // once assigned to.
+    flexiti::Client c = new_client();
+    std::string other = c.access_token();
+    c = std::move(b);
+    CHECK(c.native_handle() == handle);
+    CHECK_EQ(c.access_token(true), access);
+    a = new_client();
+    CHECK(static_cast<bool>(a));
+    CHECK(a.access_token(true) != other);
+    CHECK_EQ(s.token_requests(), 3LL);
+
+    // Clients in a container survive reallocation (moves).
+    std::vector<flexiti::Client> pool;
+    for (int i = 0; i < 5; ++i) pool.push_back(new_client());
+    std::string first = pool.front().access_token();
+    for (int i = 0; i < 20; ++i) pool.push_back(new_client());
+    CHECK_EQ(pool.front().access_token(true), first);
+}
+
+}  // namespace
+
+int main() {
+    std::signal(SIGPIPE, SIG_IGN);
+    try {
+        TokenServer server;
+        g_server = &server;
+        const std::vector<std::pair<const char*, void (*)()>> tests = {
+            {"version and expiry rule", test_version_and_expiry_rule},
+            {"new token, then cached", test_new_token_then_cached},
+            {"refresh rotates the token", test_refresh_rotates_the_token},
+            {"clear forgets the token", test_clear_forgets_the_token},
+            {"session export/import", test_session_export_import},
+            {"wrong secret: AuthRejectedError", test_wrong_secret_is_auth_rejected},
+            {"options: InvalidArgumentError, integer overloads", test_options},
+            {"constructor errors", test_constructor_errors},
+            {"embedded NUL refused", test_embedded_nul_is_refused},
+            {"HTTP status, bad response, network errors", test_http_and_network_errors},
+            {"move semantics", test_move_semantics},
+        };
+        for (const auto& [name, fn] : tests) {
+            g_current = name;
+            server.reset();
+            int before = g_failures;
+            try {
+                fn();
+            } catch (const std::exception& e) {
+                fail(std::string("unexpected exception: ") + e.what(), 0);
+            }
+            std::cout << (g_failures == before ? "ok   - " : "FAIL - ") << name << "\n";
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "test_wrapper: " << e.what() << "\n";
+        return 2;
+    }
+    if (g_failures) {
+        std::cerr << g_failures << " check(s) failed\n";
+        return 1;
+    }
+    std::cout << "test_wrapper: all passed\n";
+    return 0;
+}
