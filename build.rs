@@ -33,7 +33,7 @@ fn base_config() -> cbindgen::Config {
         autogen_warning: None,
         ..Default::default()
     };
-    config.export.include = vec!["FlxStatus".into()];
+    config.export.include = vec!["FlxStatus".into(), "FlxLogLevel".into()];
     config.parse.parse_deps = false;
     config.enumeration.prefix_with_name = false;
     config

@@ -52,9 +52,30 @@ enum FlxStatus
 typedef int32_t FlxStatus;
 
 /**
+ * Log levels, for flx_client_set_option(c, "log_level", …) ("off", "error", "warn", "info",
+ * "debug") and the level argument of a FlxLogCallback.
+ */
+enum FlxLogLevel
+ {
+  FLX_LOG_OFF = 0,
+  FLX_LOG_ERROR = 1,
+  FLX_LOG_WARN = 2,
+  FLX_LOG_INFO = 3,
+  FLX_LOG_DEBUG = 4,
+};
+typedef int32_t FlxLogLevel;
+
+/**
  * An opaque client handle. Create with flx_client_new, release with flx_client_free.
  */
 typedef struct FlxClient FlxClient;
+
+/**
+ * Receives one log line (NUL-terminated, valid only during the call; copy it to keep it) with
+ * its level (FlxLogLevel) and the `user` pointer given to flx_client_set_log_callback. Called on
+ * the thread making the library call; it may call into the library again.
+ */
+typedef void (*FlxLogCallback)(int32_t level, const char *line, void *user);
 
 /**
  * The library version, e.g. "0.1.0". Static storage: never free it.
@@ -84,7 +105,9 @@ struct FlxClient *flx_client_new(const char *api_url,
  * "flexiti/pos-api/v2.5/oauth/token"), scope ("merchant" or "customer"; empty: none),
  * proxy (URL; "none": no proxy; empty: https_proxy/HTTPS_PROXY, http_proxy, all_proxy/ALL_PROXY
  * and no_proxy/NO_PROXY from the environment, never HTTP_PROXY), ca_file (PEM file of extra
- * trusted CA certificates, read now), user_agent.
+ * trusted CA certificates, read now), user_agent, log_level ("off", "error", "warn", "info",
+ * "debug"; off by default, or FLX_LOG's level when that environment variable is set), log_file
+ * (append one line per event to this path; empty: stop).
  * Strings are copied. Returns FLX_OK, or FLX_ERR_INVALID_ARGUMENT (unknown name, bad value; the
  * message names the option) and the option keeps its previous value.
  */
@@ -167,6 +190,25 @@ const char *flx_last_error_message(void);
  * Never free it.
  */
 const char *flx_status_str(int32_t code);
+
+/**
+ * Send this client's log lines to `callback` (NULL: stop). Lines are produced only at or above
+ * the "log_level" option (off by default) and never contain a secret. The callback and `user`
+ * must stay valid until replaced or until flx_client_free. Returns FLX_OK or
+ * FLX_ERR_INVALID_ARGUMENT (NULL handle).
+ */
+int32_t flx_client_set_log_callback(struct FlxClient *c, FlxLogCallback callback, void *user);
+
+/**
+ * Counters as JSON, cheap enough for every health check:
+ * {"requests":{"client_credentials":N,"refresh_token":N},"cache_hits":N,"new_tokens":N,
+ *  "refreshes":N,"fallbacks":N,"retries":N,"failures":{"FLX_ERR_NETWORK":N,…},
+ *  "last_error_time":N|null,"last_error_code":N,"last_error_name":"…","token_held":bool,
+ *  "token_age_secs":N|null,"token_expires_in":N|null,"token_time_left_secs":N|null,
+ *  "token_valid_for_secs":N|null}. Requests count every HTTP attempt; failures count failed
+ * token calls by status. Caller frees with flx_string_free; NULL on error (NULL handle).
+ */
+char *flx_client_stats(struct FlxClient *c);
 
 /**
  * The guide's isAccessTokenExpired: now - created_at >= expires_in - threshold, computed

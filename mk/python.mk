@@ -16,7 +16,7 @@ test-python: build deps
 	fi
 	@$(PY_VENV_PY) -c "import pytest" 2>/dev/null || $(PY_VENV_PY) -m pip install -q --disable-pip-version-check pytest
 	$(PY_VENV_PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps $(PY_DIR)
-	@rm -rf $(PY_DIR)/build
+	@rm -rf $(PY_DIR)/build $(PY_DIR)/src/*.egg-info
 	cd $(PY_DIR) && FLEXITI_AUTH_LIB=$(LIB) FLX_TOKEN_SERVER=$(TOKEN_SERVER) \
 	  $(PY_VENV_PY) -m pytest -q -p no:cacheprovider tests
 

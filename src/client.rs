@@ -2,11 +2,13 @@
 //! and makes sure concurrent callers share one request (single flight).
 
 use crate::clock::{fork_generation, Now};
-use crate::error::{Error, FlxStatus, Result};
+use crate::error::{redact, Error, FlxStatus, Result};
+use crate::log::{token_hint, Level, Logger};
 use crate::options::{Affects, Options};
+use crate::stats::{bump, Stats};
 use crate::session;
 use crate::token::{decide, Decision, HeldToken};
-use crate::transport::{form_encode, Endpoint, TokenRequest, Transport};
+use crate::transport::{form_encode, Endpoint, Observer, TokenRequest, Transport};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -61,6 +63,8 @@ pub struct Client {
     client_id: String,
     client_secret: Secret,
     inner: Mutex<Inner>,
+    pub logger: Logger,
+    pub stats: Stats,
 }
 
 /// What one flight sends.
@@ -100,10 +104,49 @@ impl Client {
                 flight_seq: 0,
                 last_outcome: None,
             }),
+            logger: Logger::from_env(),
+            stats: Stats::default(),
         })
     }
 
+    /// Emit a log line built lazily, with every secret this client knows scrubbed from it.
+    fn log(&self, level: Level, extra_secrets: &[&str], line: &dyn Fn() -> String) {
+        if self.logger.enabled(level) {
+            let mut secrets = vec![self.client_secret.0.as_str()];
+            secrets.extend_from_slice(extra_secrets);
+            self.logger.emit(level, &redact(&line(), &secrets));
+        }
+    }
+
+    fn log_cached(&self, token: &HeldToken) {
+        if self.logger.enabled(Level::Debug) {
+            let now = Now::read();
+            let threshold = self.inner.lock().options.expiration_threshold_secs;
+            self.log(Level::Debug, &[], &|| {
+                format!(
+                    "decision=cached access_token {} age {} s, valid for {} s more",
+                    token_hint(&token.access_token),
+                    token.age(now),
+                    token.seconds_left(threshold, now).max(0)
+                )
+            });
+        }
+    }
+
     pub fn set_option(&self, name: &str, value: &str) -> Result<()> {
+        match name {
+            "log_level" => {
+                let level = Level::parse(value)
+                    .map_err(|_| Error::invalid("option log_level must be one of off, error, warn, info, debug"))?;
+                self.logger.set_level(level);
+                return Ok(());
+            }
+            "log_file" => {
+                let path = (!value.is_empty()).then_some(value);
+                return self.logger.set_file(path).map_err(|e| Error::invalid(format!("option log_file: cannot open {value:?} for appending: {e}")));
+            }
+            _ => {}
+        }
         let mut inner = self.inner.lock();
         let mut options = inner.options.clone();
         if options.set(name, value)? == Affects::Transport {
@@ -130,7 +173,11 @@ impl Client {
             if use_cache {
                 if let Some(t) = &inner.token {
                     if !t.is_expired(inner.options.expiration_threshold_secs, Now::read()) {
-                        return Ok((t.clone(), Decision::Cached));
+                        let t = t.clone();
+                        drop(inner);
+                        bump(&self.stats.cache_hits);
+                        self.log_cached(&t);
+                        return Ok((t, Decision::Cached));
                     }
                 }
             }
@@ -155,6 +202,9 @@ impl Client {
             let decision = decide(inner.token.as_deref(), use_cache, threshold, now, inner.refresh_spent);
             if decision == Decision::Cached {
                 let t = inner.token.clone().ok_or_else(|| Error::internal("cached decision without a token"))?;
+                drop(inner);
+                bump(&self.stats.cache_hits);
+                self.log_cached(&t);
                 return Ok((t, Decision::Cached));
             }
             let transport = match &inner.transport {
@@ -178,6 +228,7 @@ impl Client {
 
         let mut refresh_spent = false;
         let result = self.exchange(&plan, &mut refresh_spent);
+        self.record_outcome(&result, &plan);
 
         let mut inner = self.inner.lock();
         if Arc::ptr_eq(&inner.flight, &flight) {
@@ -201,6 +252,32 @@ impl Client {
         result
     }
 
+    fn record_outcome(&self, result: &Outcome, plan: &Plan) {
+        let held: Vec<&str> = [plan.refresh_token.as_deref(), plan.held_access_token.as_deref()].into_iter().flatten().collect();
+        match result {
+            Ok((t, decision)) => {
+                bump(match decision {
+                    Decision::Refresh => &self.stats.refreshes,
+                    Decision::Fallback => &self.stats.fallbacks,
+                    _ => &self.stats.new_tokens,
+                });
+                self.log(Level::Info, &held, &|| {
+                    format!(
+                        "decision={} access_token {} expires_in {} s{}",
+                        decision.name(),
+                        token_hint(&t.access_token),
+                        t.expires_in,
+                        if t.refresh_token.is_some() { "" } else { " (no refresh_token)" }
+                    )
+                });
+            }
+            Err(e) => {
+                self.stats.count_failure(e.status);
+                self.log(Level::Error, &held, &|| format!("token request failed: {}: {}", e.status.name(), e.message));
+            }
+        }
+    }
+
     /// Talk to the token endpoint: the refresh grant when planned, falling back once to
     /// client_credentials when it is refused; client_credentials otherwise.
     fn exchange(&self, plan: &Plan, refresh_spent: &mut bool) -> Outcome {
@@ -208,6 +285,8 @@ impl Client {
             .into_iter()
             .flatten()
             .collect();
+        let log = |level: Level, line: &dyn Fn() -> String| self.log(level, &secrets, line);
+        let obs = Observer { stats: &self.stats, log: &log };
         if let Some(refresh_token) = &plan.refresh_token {
             let mut fields = vec![
                 ("grant_type", "refresh_token"),
@@ -225,7 +304,7 @@ impl Client {
                 max_retries: plan.max_retries,
                 single_use: true,
             };
-            match plan.transport.request_token(&req, &mut || *refresh_spent = true) {
+            match plan.transport.request_token(&req, &mut || *refresh_spent = true, &obs) {
                 Ok((response, sent)) => {
                     return self.accept(response, sent, &req, Decision::Refresh).map_err(|e| e.redacted(&secrets));
                 }
@@ -237,6 +316,13 @@ impl Client {
                     if !(refused || lost) {
                         return Err(e.redacted(&secrets));
                     }
+                    log(Level::Info, &|| {
+                        if refused {
+                            format!("refresh refused ({}); falling back to client_credentials", e.message)
+                        } else {
+                            format!("refresh outcome unknown ({}); its refresh token may be used up: falling back to client_credentials", e.message)
+                        }
+                    });
                 }
             }
         }
@@ -255,7 +341,7 @@ impl Client {
             max_retries: plan.max_retries,
             single_use: false,
         };
-        let (response, sent) = plan.transport.request_token(&req, &mut || {}).map_err(|e| e.redacted(&secrets))?;
+        let (response, sent) = plan.transport.request_token(&req, &mut || {}, &obs).map_err(|e| e.redacted(&secrets))?;
         let decision = if plan.refresh_token.is_some() { Decision::Fallback } else { Decision::New };
         self.accept(response, sent, &req, decision).map_err(|e| e.redacted(&secrets))
     }
@@ -300,9 +386,26 @@ impl Client {
         let mut inner = self.inner.lock();
         inner.leave_parent_behind();
         let threshold = inner.options.expiration_threshold_secs;
-        match &inner.token {
-            Some(t) if !t.is_expired(threshold, Now::read()) => Some(f(t)),
-            _ => None,
+        let result = match &inner.token {
+            Some(t) if !t.is_expired(threshold, Now::read()) => f(t),
+            _ => return None,
+        };
+        let token = self.logger.enabled(Level::Debug).then(|| inner.token.clone()).flatten();
+        drop(inner);
+        bump(&self.stats.cache_hits);
+        if let Some(t) = token {
+            self.log_cached(&t);
         }
+        Some(result)
+    }
+
+    /// Counters and the held token's age, as JSON.
+    pub fn stats_json(&self) -> String {
+        let token = {
+            let inner = self.inner.lock();
+            let threshold = inner.options.expiration_threshold_secs;
+            inner.token.as_ref().map(|t| (t.age(Now::read()), t.expires_in, threshold))
+        };
+        self.stats.to_json(token).to_string()
     }
 }

@@ -5,7 +5,7 @@ use crate::client::Client;
 use crate::error::{Error, FlxStatus, Result};
 use crate::expiry;
 use std::cell::RefCell;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -163,7 +163,9 @@ pub extern "C" fn flx_client_new(api_url: *const c_char, client_id: *const c_cha
 /// "flexiti/pos-api/v2.5/oauth/token"), scope ("merchant" or "customer"; empty: none),
 /// proxy (URL; "none": no proxy; empty: https_proxy/HTTPS_PROXY, http_proxy, all_proxy/ALL_PROXY
 /// and no_proxy/NO_PROXY from the environment, never HTTP_PROXY), ca_file (PEM file of extra
-/// trusted CA certificates, read now), user_agent.
+/// trusted CA certificates, read now), user_agent, log_level ("off", "error", "warn", "info",
+/// "debug"; off by default, or FLX_LOG's level when that environment variable is set), log_file
+/// (append one line per event to this path; empty: stop).
 /// Strings are copied. Returns FLX_OK, or FLX_ERR_INVALID_ARGUMENT (unknown name, bad value; the
 /// message names the option) and the option keeps its previous value.
 #[no_mangle]
@@ -308,6 +310,70 @@ pub extern "C" fn flx_status_str(code: i32) -> *const c_char {
         Some(s) => s.describe_cstr().as_ptr() as *const c_char,
         None => c"FLX_UNKNOWN: unknown status code".as_ptr(),
     }
+}
+
+/// Log levels, for flx_client_set_option(c, "log_level", …) ("off", "error", "warn", "info",
+/// "debug") and the level argument of a FlxLogCallback.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlxLogLevel {
+    FLX_LOG_OFF = 0,
+    FLX_LOG_ERROR = 1,
+    FLX_LOG_WARN = 2,
+    FLX_LOG_INFO = 3,
+    FLX_LOG_DEBUG = 4,
+}
+
+/// Receives one log line (NUL-terminated, valid only during the call; copy it to keep it) with
+/// its level (FlxLogLevel) and the `user` pointer given to flx_client_set_log_callback. Called on
+/// the thread making the library call; it may call into the library again.
+pub type FlxLogCallback = Option<extern "C" fn(level: i32, line: *const c_char, user: *mut c_void)>;
+
+struct UserPtr(*mut c_void);
+// SAFETY: the pointer is only handed back to the caller's own callback, which the caller
+// promised (by installing it on a handle shared between threads) is safe to call from any thread.
+unsafe impl Send for UserPtr {}
+unsafe impl Sync for UserPtr {}
+
+impl UserPtr {
+    // A method (not `.0`) so closures capture the Send wrapper, not the bare pointer.
+    fn get(&self) -> *mut c_void {
+        self.0
+    }
+}
+
+/// Send this client's log lines to `callback` (NULL: stop). Lines are produced only at or above
+/// the "log_level" option (off by default) and never contain a secret. The callback and `user`
+/// must stay valid until replaced or until flx_client_free. Returns FLX_OK or
+/// FLX_ERR_INVALID_ARGUMENT (NULL handle).
+#[no_mangle]
+pub extern "C" fn flx_client_set_log_callback(c: *mut FlxClient, callback: FlxLogCallback, user: *mut c_void) -> i32 {
+    guard_status(|| {
+        let client = client_arg(c)?;
+        let cb: Option<crate::log::Callback> = callback.map(|f| {
+            let user = UserPtr(user);
+            std::sync::Arc::new(move |level: crate::log::Level, line: &str| {
+                if let Ok(line) = CString::new(line) {
+                    f(level as i32, line.as_ptr(), user.get());
+                }
+            }) as crate::log::Callback
+        });
+        client.logger.set_callback(cb);
+        Ok(())
+    })
+}
+
+/// Counters as JSON, cheap enough for every health check:
+/// {"requests":{"client_credentials":N,"refresh_token":N},"cache_hits":N,"new_tokens":N,
+///  "refreshes":N,"fallbacks":N,"retries":N,"failures":{"FLX_ERR_NETWORK":N,…},
+///  "last_error_time":N|null,"last_error_code":N,"last_error_name":"…","token_held":bool,
+///  "token_age_secs":N|null,"token_expires_in":N|null,"token_time_left_secs":N|null,
+///  "token_valid_for_secs":N|null}. Requests count every HTTP attempt; failures count failed
+/// token calls by status. Caller frees with flx_string_free; NULL on error (NULL handle).
+#[no_mangle]
+pub extern "C" fn flx_client_stats(c: *mut FlxClient) -> *mut c_char {
+    guard(std::ptr::null_mut(), || owned_c_string(&client_arg(c)?.stats_json()))
 }
 
 /// The guide's isAccessTokenExpired: now - created_at >= expires_in - threshold, computed

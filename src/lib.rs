@@ -8,8 +8,10 @@ pub mod clock;
 pub mod error;
 pub mod expiry;
 pub mod ffi;
+pub mod log;
 pub mod options;
 pub mod session;
+pub mod stats;
 pub mod token;
 pub mod transport;
 

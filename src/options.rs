@@ -68,6 +68,8 @@ pub const OPTION_NAMES: &[&str] = &[
     "proxy",
     "ca_file",
     "user_agent",
+    "log_level",
+    "log_file",
 ];
 
 impl Options {

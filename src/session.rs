@@ -53,6 +53,9 @@ pub fn import(json: &str, now: Now) -> Result<HeldToken> {
     let mut token = token;
     // The session's lifetime is the one the session's owner used; keep the two in agreement.
     token.insert("expires_in".into(), Value::from(expires_in));
+    // A token JSON (with its own created_at) may have been stored as the token: the session's
+    // created_at is the one that counts, so the inner copy must not linger and disagree.
+    token.remove("created_at");
     let age = (now.wall as i128 - created_at as i128).max(0);
     let created_steady = (now.steady as i128 - age).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
     HeldToken::from_response(token, created_at, created_steady).map_err(|e| Error::session(format!("session token is not usable: {}", e.message)))

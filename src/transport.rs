@@ -2,6 +2,8 @@
 //! answer means. Knows nothing of token state or of C.
 
 use crate::clock::Now;
+use crate::log::Level;
+use crate::stats::{bump, Stats};
 use crate::error::{Error, FlxStatus, Result};
 use crate::options::{Options, ProxySetting};
 use serde_json::{Map, Value};
@@ -163,15 +165,27 @@ impl Transport {
     /// backoff or the server's Retry-After (capped). `spent` is called once a request carrying
     /// the form may have reached the server with its outcome unknown; a form with a single-use
     /// refresh token is then not sent again. Returns the token response object.
-    pub fn request_token(&self, req: &TokenRequest, spent: &mut dyn FnMut()) -> Result<(Map<String, Value>, Now)> {
+    pub fn request_token(&self, req: &TokenRequest, spent: &mut dyn FnMut(), obs: &Observer) -> Result<(Map<String, Value>, Now)> {
         let attempts = req.max_retries + 1;
         let mut made = 0;
         loop {
             made += 1;
-            let f = match self.attempt(req) {
-                Ok(m) => return Ok(m),
+            obs.stats.count_request(req.grant);
+            let started = Instant::now();
+            let outcome = self.attempt(req);
+            let ms = started.elapsed().as_millis();
+            let f = match outcome {
+                Ok(m) => {
+                    (obs.log)(Level::Debug, &|| {
+                        format!("POST {} grant_type={} attempt {made}/{attempts}: HTTP {} in {ms} ms", req.url, req.grant, m.2)
+                    });
+                    return Ok((m.0, m.1));
+                }
                 Err(f) => f,
             };
+            (obs.log)(Level::Debug, &|| {
+                format!("POST {} grant_type={} attempt {made}/{attempts}: failed in {ms} ms: {}", req.url, req.grant, f.error.message)
+            });
             if f.maybe_delivered {
                 spent();
             }
@@ -183,12 +197,17 @@ impl Transport {
                 }
                 return Err(e);
             }
-            std::thread::sleep(f.retry_after.map(|d| d.min(MAX_RETRY_AFTER)).unwrap_or_else(|| backoff(made)));
+            let wait = f.retry_after.map(|d| d.min(MAX_RETRY_AFTER)).unwrap_or_else(|| backoff(made));
+            bump(&obs.stats.retries);
+            (obs.log)(Level::Warn, &|| {
+                format!("{} grant attempt {made}/{attempts} failed ({}); retry {made} in {} ms", req.grant, f.error.status.name(), wait.as_millis())
+            });
+            std::thread::sleep(wait);
         }
     }
 
     /// One request. On success, also the moment it was sent (the token's created_at).
-    fn attempt(&self, req: &TokenRequest) -> std::result::Result<(Map<String, Value>, Now), Failure> {
+    fn attempt(&self, req: &TokenRequest) -> std::result::Result<(Map<String, Value>, Now, u16), Failure> {
         let sent_at = Now::read();
         let started = Instant::now();
         let sent = self
@@ -226,7 +245,7 @@ impl Transport {
                 }
                 Err(e) => return Err(transport_failure(e, req, started)),
             };
-            return parse_token_body(&body).map(|m| (m, sent_at)).map_err(|mut e| {
+            return parse_token_body(&body).map(|m| (m, sent_at, status)).map_err(|mut e| {
                 e.message = format!("{} (HTTP {status}, {what})", e.message);
                 e.http_status = Some(status);
                 Failure::fatal(e)
@@ -259,6 +278,12 @@ impl Transport {
 
 fn backoff(attempt: u32) -> Duration {
     BACKOFF_BASE.saturating_mul(1 << (attempt.saturating_sub(1)).min(8)).min(BACKOFF_CAP)
+}
+
+/// Where a request reports what happened: counters and (lazily formatted) log lines.
+pub struct Observer<'a> {
+    pub stats: &'a Stats,
+    pub log: &'a dyn Fn(Level, &dyn Fn() -> String),
 }
 
 /// One token request, ready to send.

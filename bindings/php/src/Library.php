@@ -70,6 +70,22 @@ final class Library
     }
 
     /**
+     * A library already loaded in this request (the first one), else the default one (load()).
+     *
+     * @return array{0: \FFI, 1: array{source: string, path: string|null, header: string|null}}
+     *
+     * @throws LibraryLoadException
+     */
+    public static function any(): array
+    {
+        foreach (self::$loaded as $loaded) {
+            return $loaded;
+        }
+
+        return self::load();
+    }
+
+    /**
      * @return array{0: \FFI, 1: array{source: string, path: string|null, header: string|null}}
      */
     private static function resolve(?string $library, ?string $header): array

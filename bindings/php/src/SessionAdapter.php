@@ -87,7 +87,7 @@ final class SessionAdapter
         }
         $this->client = $client;
         $this->session = $session;
-        $this->access = self::accessStyle($session);
+        $this->access = self::accessStyle($session, $this->keys['token']);
     }
 
     /**
@@ -215,12 +215,12 @@ final class SessionAdapter
     }
 
     /** @param object $session */
-    private static function accessStyle($session): string
+    private static function accessStyle($session, string $tokenKey): string
     {
         if (method_exists($session, 'get') && method_exists($session, 'set')) {
             return 'get/set';
         }
-        if (is_callable([$session, 'get' . self::KEY_TOKEN]) && is_callable([$session, 'set' . self::KEY_TOKEN])) {
+        if (is_callable([$session, 'get' . $tokenKey]) && is_callable([$session, 'set' . $tokenKey])) {
             return 'magic';
         }
         if ($session instanceof \ArrayAccess) {

@@ -191,12 +191,14 @@ final class TokenClient
     /**
      * The guide's isAccessTokenExpired: $now - $createdAt >= $expiresIn - $threshold, exact for
      * every int (no overflow); an $expiresIn at or below $threshold is always expired.
+     * The library computes it: the one a TokenClient already loaded, else found as the
+     * constructor finds it without options.
      *
-     * @throws LibraryLoadException the library cannot be loaded (it computes the answer)
+     * @throws LibraryLoadException the library cannot be loaded
      */
     public static function isAccessTokenExpired(int $createdAt, int $expiresIn, int $now, int $threshold = 60): bool
     {
-        [$ffi] = Library::load();
+        [$ffi] = Library::any();
 
         return (bool) $ffi->flx_is_access_token_expired($createdAt, $expiresIn, $now, $threshold);
     }
@@ -228,10 +230,10 @@ final class TokenClient
         return ['version' => (string) $ffi->flx_version()] + $info;
     }
 
-    /** The loaded library's version, e.g. "0.1.0". */
+    /** The library's version, e.g. "0.1.0" (the library as isAccessTokenExpired() finds it). */
     public static function libraryVersion(): string
     {
-        [$ffi] = Library::load();
+        [$ffi] = Library::any();
 
         return (string) $ffi->flx_version();
     }

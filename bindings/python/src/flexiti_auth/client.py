@@ -49,7 +49,7 @@ def _option_string(name: str, value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, os.PathLike):
-        path = os.fspath(value)
+        path: Union[str, bytes] = os.fspath(value)
         if isinstance(path, bytes):
             try:
                 return path.decode("utf-8")

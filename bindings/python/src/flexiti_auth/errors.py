@@ -124,7 +124,6 @@ def _as_status(code: Union[Status, int]) -> Union[Status, int]:
 def error_for(code: int, message: str) -> FlexitiError:
     """The exception for a status code: its subclass, or FlexitiError for an unknown code."""
     status = _as_status(code)
-    cls = _BY_STATUS.get(status) if isinstance(status, Status) else None
-    if cls is None:
+    if not isinstance(status, Status) or status not in _BY_STATUS:
         return FlexitiError(message or f"flexiti-auth status {int(code)}", status)
-    return cls(message or f"flexiti-auth status {status.name}", status)
+    return _BY_STATUS[status](message or f"flexiti-auth status {status.name}", status)
