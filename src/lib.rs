@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod connect;
 pub mod error;
 pub mod expiry;
 pub mod ffi;

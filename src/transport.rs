@@ -11,6 +11,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 use ureq::http::Uri;
 use ureq::tls::{RootCerts, TlsConfig};
+use crate::connect::{CoalescingConnector, SharedResolver};
+use ureq::unversioned::transport::Connector;
 use ureq::Agent;
 
 /// Largest token response read; a larger answer is refused without reading it all.
@@ -121,6 +123,7 @@ fn cidr_contains(net: IpAddr, bits: u32, ip: IpAddr) -> bool {
 /// An HTTP agent built from the options: its pooled connections belong to one process.
 pub struct Transport {
     agent: Agent,
+    resolver: SharedResolver,
 }
 
 impl Transport {
@@ -158,7 +161,9 @@ impl Transport {
             .max_idle_connections_per_host(2)
             .tls_config(TlsConfig::builder().root_certs(root_certs).build())
             .build();
-        Ok(Transport { agent: config.into() })
+        let resolver = SharedResolver::default();
+        let connector = ureq::unversioned::transport::DefaultConnector::new().chain(CoalescingConnector);
+        Ok(Transport { agent: Agent::with_parts(config, connector, resolver.clone()), resolver })
     }
 
     /// POST the form, retrying transient failures: at most max_retries + 1 attempts, with
@@ -218,7 +223,14 @@ impl Transport {
             .send(req.form.as_bytes());
         let mut resp = match sent {
             Ok(r) => r,
-            Err(e) => return Err(transport_failure(e, req, started)),
+            Err(e) => {
+                let f = transport_failure(e, req, started);
+                if !f.maybe_delivered {
+                    // The host may have moved: look it up again next time.
+                    self.resolver.0.forget();
+                }
+                return Err(f);
+            }
         };
         let status = resp.status().as_u16();
         let retry_after = resp

@@ -1,0 +1,129 @@
+//! Connection plumbing under ureq: a resolver that remembers the token host's addresses, and a
+//! transport that sends a request's head and body in one write.
+//!
+//! Why: with a request timeout set, ureq's default resolver starts a thread for every request
+//! (even for an IP literal) before it looks in its connection pool; and it writes the head and the
+//! form body separately: two TLS records, two syscalls, the server woken twice. A token client
+//! talks to one host, so both are cheap to avoid. (ureq's `unversioned` API: pinned to ~3.5.)
+
+use parking_lot::Mutex;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+
+/// How long resolved addresses are reused (a failed connect forgets them sooner).
+const RESOLVE_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Default)]
+pub struct CachingResolver {
+    inner: DefaultResolver,
+    cache: Mutex<Option<(String, ResolvedSocketAddrs, Instant)>>,
+}
+
+impl CachingResolver {
+    /// Drop the cached addresses (after a connect failure: the host may have moved).
+    pub fn forget(&self) {
+        *self.cache.lock() = None;
+    }
+}
+
+/// The resolver handed to ureq; the transport keeps its own handle to call `forget`.
+#[derive(Debug, Clone, Default)]
+pub struct SharedResolver(pub Arc<CachingResolver>);
+
+impl Resolver for SharedResolver {
+    fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
+            return self.0.inner.resolve(uri, config, timeout);
+        };
+        let port = authority.port_u16().unwrap_or(if scheme.as_str() == "https" { 443 } else { 80 });
+        // An IP literal needs no lookup and no thread.
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            let mut out = self.0.inner.empty();
+            out.push(SocketAddr::new(ip, port));
+            return Ok(out);
+        }
+        let key = format!("{}://{}:{port}", scheme.as_str(), authority.host());
+        if let Some((k, addrs, at)) = &*self.0.cache.lock() {
+            if *k == key && at.elapsed() < RESOLVE_TTL {
+                return Ok(addrs.clone());
+            }
+        }
+        let addrs = self.0.inner.resolve(uri, config, timeout)?;
+        *self.0.cache.lock() = Some((key, addrs.clone(), Instant::now()));
+        Ok(addrs)
+    }
+}
+
+/// Wraps the outermost transport (after TLS) so everything ureq writes for one request goes out
+/// in one write, just before the response is awaited.
+#[derive(Debug)]
+pub struct CoalescingConnector;
+
+impl Connector<Box<dyn Transport>> for CoalescingConnector {
+    type Out = Coalescing;
+
+    fn connect(&self, _details: &ConnectionDetails, chained: Option<Box<dyn Transport>>) -> Result<Option<Coalescing>, ureq::Error> {
+        Ok(chained.map(|inner| Coalescing { inner, pending: Vec::new() }))
+    }
+}
+
+#[derive(Debug)]
+pub struct Coalescing {
+    inner: Box<dyn Transport>,
+    pending: Vec<u8>,
+}
+
+impl Coalescing {
+    fn flush(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let mut sent = 0;
+        while sent < self.pending.len() {
+            let out = self.inner.buffers().output();
+            let n = out.len().min(self.pending.len() - sent);
+            if n == 0 {
+                return Err(ureq::Error::Io(std::io::Error::other("transport has no output buffer")));
+            }
+            out[..n].copy_from_slice(&self.pending[sent..sent + n]);
+            self.inner.transmit_output(n, timeout)?;
+            sent += n;
+        }
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+impl Transport for Coalescing {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.inner.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let out = self.inner.buffers().output();
+        self.pending.extend_from_slice(&out[..amount]);
+        // Token requests are a few hundred bytes; anything large goes out without delay.
+        if self.pending.len() > 64 * 1024 {
+            self.flush(timeout)?;
+        }
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        if !self.pending.is_empty() {
+            self.flush(timeout)?;
+        }
+        self.inner.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
+    }
+}
