@@ -26,9 +26,11 @@
 #include "flexiti_auth.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -179,12 +181,20 @@ public:
     Client& operator=(const Client&) = delete;
     /** The moved-from Client holds no handle afterwards. */
     Client(Client&&) noexcept = default;
-    /** Frees this Client's handle, then takes the other's. */
-    Client& operator=(Client&&) noexcept = default;
-    ~Client() = default;
+    /** Frees this Client's handle, then takes the other's (and its log callback). */
+    Client& operator=(Client&& other) noexcept {
+        if (this != &other) {
+            handle_.reset();  // the old handle goes before the callback it may still call
+            log_ = std::move(other.log_);
+            handle_ = std::move(other.handle_);
+        }
+        return *this;
+    }
+    ~Client() = default;  // handle_ is declared last: freed before log_
 
     /** Set an option from its string form (see flx_client_set_option): expiration_threshold_secs,
-     *  connect_timeout_ms, timeout_ms, max_retries, token_path, scope, proxy, ca_file, user_agent.
+     *  connect_timeout_ms, timeout_ms, max_retries, token_path, scope, proxy, ca_file, user_agent,
+     *  log_level, log_file.
      *  Throws InvalidArgumentError for an unknown name or a bad value (the option keeps its value). */
     void set_option(const std::string& name, const std::string& value) {
         detail::check_status(flx_client_set_option(live("set_option"), detail::c_arg(name, "option name"),
@@ -228,6 +238,32 @@ public:
     /** Forget the held token: the next call asks for a new one. */
     void clear() { detail::check_status(flx_client_clear(live("clear")), "flx_client_clear"); }
 
+    /** Counters as JSON (see flx_client_stats): requests by grant type, cache hits, refreshes,
+     *  fallbacks, retries, failures by status, the held token's age and time left. */
+    std::string stats_json() {
+        return detail::take_string(flx_client_stats(live("stats_json")), "flx_client_stats");
+    }
+
+    /** Log lines of this client (at or above the "log_level" option, off by default; never a
+     *  secret) go to `callback(level, line)`, called on the thread making the library call; the
+     *  line is valid during the call only. An exception thrown by the callback is swallowed
+     *  (it must not cross the C library). An empty function stops the callback.
+     *  Set or replace it before sharing the Client between threads: a call in progress on
+     *  another thread may still be running the previous callback, which this frees. */
+    using LogCallback = std::function<void(std::int32_t level, std::string_view line)>;
+    void set_log_callback(LogCallback callback) {
+        FlxClient* handle = live("set_log_callback");
+        if (!callback) {
+            detail::check_status(flx_client_set_log_callback(handle, nullptr, nullptr), "flx_client_set_log_callback");
+            log_.reset();
+            return;
+        }
+        auto next = std::make_unique<LogCallback>(std::move(callback));
+        detail::check_status(flx_client_set_log_callback(handle, &Client::log_trampoline, next.get()),
+                             "flx_client_set_log_callback");
+        log_ = std::move(next);  // the previous callback is no longer referenced by the handle
+    }
+
     /** The guide's isAccessTokenExpired: now - created_at >= expires_in - threshold. */
     static bool is_access_token_expired(std::int64_t created_at, std::int64_t expires_in, std::int64_t now,
                                         std::int64_t threshold = 60) noexcept {
@@ -251,6 +287,15 @@ private:
         return handle_.get();
     }
 
+    static void log_trampoline(std::int32_t level, const char* line, void* user) noexcept {
+        try {
+            (*static_cast<LogCallback*>(user))(level, line ? std::string_view(line) : std::string_view());
+        } catch (...) {
+        }
+    }
+
+    // On the heap: the handle keeps its address as the callback's `user` pointer across moves.
+    std::unique_ptr<LogCallback> log_;
     std::unique_ptr<FlxClient, detail::ClientFree> handle_;
 };
 

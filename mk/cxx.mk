@@ -60,7 +60,7 @@ install:
 	else \
 	  echo "install: no $(INSTALL_LIB_DIR)/libflexiti_auth.so and no $(CARGO) to build it: run 'make build PROFILE=$(INSTALL_PROFILE)' first" >&2; exit 1; \
 	fi
-	@soname=$$(readelf -d $(INSTALL_LIB_DIR)/libflexiti_auth.so 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p'); \
+	@soname=$$(readelf -d $(INSTALL_LIB_DIR)/libflexiti_auth.so 2>/dev/null | sed -n 's/.*Library soname: \[\(.*\)\].*/\1/p' || true); \
 	if command -v readelf >/dev/null && [ "$$soname" != "libflexiti_auth.so.$(FLX_SOMAJOR)" ]; then \
 	  echo "install: $(INSTALL_LIB_DIR)/libflexiti_auth.so has soname '$$soname', expected libflexiti_auth.so.$(FLX_SOMAJOR)" >&2; exit 1; \
 	fi

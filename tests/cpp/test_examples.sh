@@ -88,6 +88,7 @@ for bin in "$@"; do
     [ -e "$TMP/$name-none.json" ] && fail "$name wrong secret: wrote a session" || ok "$name wrong secret: no session written"
 
     # Token endpoint down (two 500s: the first try and the example's one retry).
+    ctl POST reset >/dev/null
     ctl POST faults '[{"status":500,"count":2}]' >/dev/null
     out=$(run FLEXITI_CLIENT_SECRET="$SECRET" "$bin" "$TMP/$name-down.json" 2>&1); rc=$?
     eq "$rc" 1 "$name HTTP 500: exit 1"

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -522,6 +523,79 @@ void test_move_semantics() {
     CHECK_EQ(pool.front().access_token(true), first);
 }
 
+void test_stats_and_log_callback() {
+    const auto& s = *g_server;
+    flexiti::Client c = new_client();
+    std::vector<std::pair<std::int32_t, std::string>> lines;
+    auto capture = [&lines](std::int32_t level, std::string_view line) { lines.emplace_back(level, std::string(line)); };
+    c.set_option("log_level", "debug");
+    c.set_log_callback(capture);
+    std::string token = c.access_token();
+    CHECK(!lines.empty());
+    for (const auto& [level, line] : lines) {
+        CHECK(level >= FLX_LOG_ERROR && level <= FLX_LOG_DEBUG);
+        CHECK(!line.empty());
+        CHECK(!contains(line, kSecret));
+        CHECK(!contains(line, token));
+    }
+
+    // An exception thrown by the callback stays on the C++ side.
+    c.set_log_callback([](std::int32_t, std::string_view) { throw std::runtime_error("callback failure"); });
+    std::string second = c.access_token();
+    CHECK(second != token);
+
+    // The callback moves with the Client; an empty one stops it.
+    c.set_log_callback(capture);
+    flexiti::Client d(std::move(c));
+    size_t before = lines.size();
+    d.access_token();
+    CHECK(lines.size() > before);
+    d.set_log_callback(nullptr);
+    before = lines.size();
+    d.access_token();
+    CHECK_EQ(lines.size(), before);
+
+    // Moving another Client over one with a callback releases the old handle first.
+    flexiti::Client e = new_client();
+    e.set_option("log_level", "debug");
+    e.set_log_callback(capture);
+    e = std::move(d);
+    before = lines.size();
+    e.access_token();
+    CHECK_EQ(lines.size(), before);  // d had no callback any more
+
+    std::string stats = e.stats_json();
+    CHECK_EQ(json_num(stats, "client_credentials"), 1LL);
+    CHECK_EQ(json_num(stats, "refresh_token"), 4LL);
+    CHECK(contains(stats, "\"token_held\":true"));
+    CHECK(!contains(stats, kSecret));
+    CHECK_EQ(s.token_requests(), 5LL);  // one client_credentials, four refreshes; e asked nothing
+    flexiti::Client moved_to(std::move(e));
+    EXPECT_THROW(flexiti::InvalidArgumentError, e.stats_json());
+    EXPECT_THROW(flexiti::InvalidArgumentError, e.set_log_callback(capture));
+}
+
+void test_shared_between_threads() {
+    const auto& s = *g_server;
+    flexiti::Client c = new_client();
+    s.faults("[{\"delay_ms\":200}]");  // hold the first request a while
+    std::vector<std::string> got(8);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < got.size(); ++i) {
+        threads.emplace_back([&c, &got, i] {
+            try {
+                got[i] = c.access_token(true);
+            } catch (const flexiti::Error& e) {
+                got[i] = std::string("error: ") + e.what();
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& g : got) CHECK_EQ(g, got[0]);
+    CHECK(contains(s.issued(), "\"" + got[0] + "\""));
+    CHECK_EQ(s.token_requests(), 1LL);  // concurrent callers shared one request
+}
+
 int run_all() {
     try {
         TokenServer server;
@@ -538,6 +612,8 @@ int run_all() {
             {"embedded NUL refused", test_embedded_nul_is_refused},
             {"HTTP status, bad response, network errors", test_http_and_network_errors},
             {"move semantics", test_move_semantics},
+            {"stats and log callback", test_stats_and_log_callback},
+            {"one Client shared between threads", test_shared_between_threads},
         };
         for (const auto& [name, fn] : tests) {
             g_current = name;
@@ -566,9 +642,10 @@ int run_all() {
 
 int main() {
     std::signal(SIGPIPE, SIG_IGN);
-    // The suite runs on a thread that ends before exit: Rust's std keeps a per-thread handle that
-    // is released when a thread ends, never for the main thread, so valgrind would otherwise
-    // report it as "possibly lost" (48 bytes, once) and hide real leaks behind a suppression.
+    // The suite runs on a thread that ends before exit: per-thread state of Rust's std (e.g. the
+    // thread handle, allocated on first use of channels or thread::current) is released when a
+    // thread ends but never for the main thread, which valgrind would report as "possibly lost"
+    // at exit. This way every leak it reports is real, with no suppression file.
     int rc = 2;
     std::thread suite([&rc] { rc = run_all(); });
     suite.join();

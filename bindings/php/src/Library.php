@@ -13,7 +13,8 @@ use Flexiti\Auth\Exception\LibraryLoadException;
  *  1. an explicit path: the "library" option, else the FLEXITI_AUTH_LIB environment variable
  *     (when given, it must load: no other place is tried after it);
  *  2. the FFI scope "FLEXITI_AUTH" declared at startup by ffi.preload (PHP-FPM: loaded once by
- *     the master, shared by every worker and request; see preload.php);
+ *     the master, shared by every worker and request; see preload.php); skipped when the
+ *     "header" option is given;
  *  3. a copy beside the package: <package>/lib/libflexiti_auth.so;
  *  4. the system loader (dlopen search path: ld.so.cache, /usr/lib, ...) with the FFI_LIB name
  *     from the PHP header.

@@ -180,7 +180,7 @@ final class SessionAdapter
      * @param mixed $createdAt
      * @param mixed $expiresIn
      */
-    private static function sessionJson($token, $createdAt, $expiresIn): string
+    private static function sessionJson(#[\SensitiveParameter] $token, $createdAt, $expiresIn): string
     {
         if (is_array($token) || is_object($token)) {
             $token = json_encode($token);

@@ -25,11 +25,14 @@ use Flexiti\Auth\Exception\LibraryLoadException;
  * Options (name => string|int|bool, passed to the library by name): expiration_threshold_secs
  * (60), connect_timeout_ms (5000), timeout_ms (15000), max_retries (2), token_path
  * ("flexiti/online-api/oauth/token"), scope, proxy ("none": no proxy; "": from the environment),
- * ca_file, user_agent. Options of the binding itself: "library" (path of libflexiti_auth.so) and
+ * ca_file, user_agent, log_level ("off", "error", "warn", "info", "debug"), log_file (a path: one
+ * line per event, never a secret; PHP gets logs from a file, not a callback). Options of the
+ * binding itself: "library" (path of libflexiti_auth.so) and
  * "header" (path of flexiti_auth_php.h); see Library for where they are looked for otherwise.
  *
  * One instance holds one token (one user session: see SessionAdapter). It cannot be cloned or
- * serialised; keep the session JSON (exportSession) instead.
+ * serialised; keep the session JSON (exportSession) instead. The secret and session JSON are
+ * #[\SensitiveParameter]s: PHP 8.2+ leaves them out of stack traces.
  */
 final class TokenClient
 {
@@ -52,7 +55,7 @@ final class TokenClient
      * @throws InvalidArgumentException empty or malformed arguments, unknown option, bad value
      * @throws LibraryLoadException     the library cannot be found or loaded
      */
-    public function __construct(string $apiUrl, string $clientId, string $clientSecret, array $options = [])
+    public function __construct(string $apiUrl, string $clientId, #[\SensitiveParameter] string $clientSecret, array $options = [])
     {
         self::assertNoNul('api_url', $apiUrl);
         self::assertNoNul('client_id', $clientId);
@@ -176,10 +179,29 @@ final class TokenClient
      *                                    the held token is unchanged
      * @throws InvalidArgumentException   the string holds a NUL byte or is not UTF-8
      */
-    public function importSession(string $json): void
+    public function importSession(#[\SensitiveParameter] string $json): void
     {
         self::assertNoNul('session_json', $json);
         $this->check($this->ffi->flx_session_import($this->handle(), $json));
+    }
+
+    /**
+     * Counters of this client, cheap enough for a health check: ["requests" =>
+     * ["client_credentials" => N, "refresh_token" => N], "cache_hits", "new_tokens", "refreshes",
+     * "fallbacks", "retries", "failures" => ["FLX_ERR_NETWORK" => N, ...], "last_error_time",
+     * "last_error_code", "last_error_name", "token_held", "token_age_secs", "token_expires_in",
+     * "token_time_left_secs", "token_valid_for_secs"]. No secrets.
+     *
+     * @return array<string, mixed>
+     */
+    public function stats(): array
+    {
+        $stats = json_decode($this->take($this->ffi->flx_client_stats($this->handle())), true);
+        if (!is_array($stats)) {
+            throw FlexitiException::fromStatus(FlexitiException::FLX_ERR_INTERNAL, 'the library returned stats JSON that PHP cannot decode');
+        }
+
+        return $stats;
     }
 
     /** Forget the held token: the next getToken() asks for a new one. */
@@ -321,7 +343,7 @@ final class TokenClient
         return FlexitiException::fromStatus($code, $message);
     }
 
-    private static function assertNoNul(string $what, string $value): void
+    private static function assertNoNul(string $what, #[\SensitiveParameter] string $value): void
     {
         if (strpos($value, "\0") !== false) {
             throw new InvalidArgumentException(

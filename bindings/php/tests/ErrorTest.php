@@ -147,6 +147,31 @@ final class ErrorTest extends TokenServerTestCase
         self::assertSame('kept/1', self::server()->requests()[0]['headers']['user-agent']);
     }
 
+    /** With arguments in stack traces (zend.exception_ignore_args=0), the secret and the session JSON stay out. */
+    public function testStackTracesLeaveOutTheSecretAndTheSession(): void
+    {
+        if (PHP_VERSION_ID < 80200) {
+            self::markTestSkipped('#[\SensitiveParameter] takes effect from PHP 8.2');
+        }
+        $code = sprintf(
+            'require %s; $lib = %s; $t = [];'
+            . 'try { new Flexiti\Auth\TokenClient(%s, "visible-client-id", "hidden-secret-1", ["library" => $lib, "bogus" => 1]); } catch (Throwable $e) { $t[] = $e->getTraceAsString(); }'
+            . '$c = new Flexiti\Auth\TokenClient(%s, "visible-client-id", "hidden-secret-1", ["library" => $lib]);'
+            . 'try { $c->importSession("{\"token\":{\"refresh_token\":\"hidden-refresh\"}}"); } catch (Throwable $e) { $t[] = $e->getTraceAsString(); }'
+            . 'echo implode("\n", $t);',
+            var_export(dirname(__DIR__) . '/autoload.php', true),
+            var_export((string) getenv('FLEXITI_AUTH_LIB'), true),
+            var_export(self::server()->url(), true),
+            var_export(self::server()->url(), true)
+        );
+        $out = (string) shell_exec(escapeshellarg(PHP_BINARY) . ' -d zend.exception_ignore_args=0 -d zend.exception_string_param_max_len=1000000 -r ' . escapeshellarg($code) . ' 2>&1');
+        self::assertStringContainsString("'visible-client-id'", $out, "arguments are in the trace: $out");
+        self::assertStringContainsString('Object(SensitiveParameterValue)', $out);
+        self::assertStringNotContainsString('hidden-secret', $out);
+        self::assertStringNotContainsString('hidden-refresh', $out);
+        self::assertStringNotContainsString('{"token', $out);
+    }
+
     public function testEveryStatusCodeHasItsOwnExceptionClass(): void
     {
         $expected = [

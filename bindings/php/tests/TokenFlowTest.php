@@ -209,6 +209,41 @@ final class TokenFlowTest extends TokenServerTestCase
         self::assertCount(3, self::server()->requests(), 'one try and two retries');
     }
 
+    public function testStatsCountWhatHappened(): void
+    {
+        $client = $this->client();
+        self::assertFalse($client->stats()['token_held']);
+        $client->getToken();
+        $client->getToken(true);
+        $client->getToken();
+        $stats = $client->stats();
+        self::assertSame(['client_credentials' => 1, 'refresh_token' => 1], $stats['requests']);
+        self::assertSame(1, $stats['cache_hits']);
+        self::assertSame(1, $stats['new_tokens']);
+        self::assertSame(1, $stats['refreshes']);
+        self::assertTrue($stats['token_held']);
+        self::assertSame(1200, $stats['token_expires_in']);
+    }
+
+    public function testLogLinesGoToTheLogFileWithoutSecrets(): void
+    {
+        $log = tempnam(sys_get_temp_dir(), 'flexiti-php-log-');
+        try {
+            $client = $this->client(['log_level' => 'debug', 'log_file' => $log]);
+            $token = $client->getToken();
+            $client->getToken();
+            unset($client);
+            $text = (string) file_get_contents($log);
+            self::assertStringContainsString('client_credentials', $text);
+            self::assertStringContainsString('refresh_token', $text);
+            self::assertStringNotContainsString(TokenServer::CLIENT_SECRET, $text);
+            self::assertStringNotContainsString($token['access_token'], $text);
+            self::assertStringNotContainsString($token['refresh_token'], $text);
+        } finally {
+            @unlink($log);
+        }
+    }
+
     public function testLibraryVersionAndInfo(): void
     {
         $info = TokenClient::libraryInfo(['library' => (string) getenv('FLEXITI_AUTH_LIB')]);

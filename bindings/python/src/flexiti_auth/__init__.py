@@ -9,8 +9,18 @@ FLEXITI_AUTH_LIB environment variable, next to this package, or by the system lo
         bearer = client.access_token(use_cache=True)
 """
 
+import logging as _logging
+
 from ._native import LIB_ENV, LibraryLoadError
-from .client import Client, OptionValue, is_access_token_expired, library_version, status_str
+from .client import (
+    LOGGER_NAME,
+    Client,
+    LogLevel,
+    OptionValue,
+    is_access_token_expired,
+    library_version,
+    status_str,
+)
 from .errors import (
     AuthRejectedError,
     BadResponseError,
@@ -25,8 +35,14 @@ from .errors import (
 
 __version__ = "0.1.0"
 
+# A library leaves output to the application: without a configured handler, records are dropped
+# rather than printed by logging's last-resort handler.
+_logging.getLogger(LOGGER_NAME).addHandler(_logging.NullHandler())
+
 __all__ = [
     "Client",
+    "LOGGER_NAME",
+    "LogLevel",
     "OptionValue",
     "is_access_token_expired",
     "library_version",

@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import List, Optional
 
-__all__ = ["LibraryLoadError", "LIB_ENV", "load", "take_string"]
+__all__ = ["LibraryLoadError", "LIB_ENV", "LOG_CALLBACK", "load", "take_string"]
 
 #: Environment variable naming the native library's path.
 LIB_ENV = "FLEXITI_AUTH_LIB"
@@ -26,6 +26,11 @@ else:
     _FILE_NAMES = ["libflexiti_auth.so", "libflexiti_auth.so.0"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+#: typedef void (*FlxLogCallback)(int32_t level, const char *line, void *user). The line arrives
+#: as bytes: ctypes copies it during the call, as it is only valid until the callback returns.
+LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.c_char_p, ctypes.c_void_p)
 
 
 class LibraryLoadError(OSError):
@@ -51,6 +56,8 @@ _PROTOTYPES = [
     ("flx_last_error_code", ctypes.c_int32, []),
     ("flx_last_error_message", ctypes.c_char_p, []),
     ("flx_status_str", ctypes.c_char_p, [ctypes.c_int32]),
+    ("flx_client_set_log_callback", ctypes.c_int32, [ctypes.c_void_p, LOG_CALLBACK, ctypes.c_void_p]),
+    ("flx_client_stats", ctypes.c_void_p, [ctypes.c_void_p]),
     (
         "flx_is_access_token_expired",
         ctypes.c_bool,

@@ -4,23 +4,55 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import math
 import os
+import re
 import threading
 import time
 import weakref
 from types import TracebackType
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, NoReturn, Optional, Type, Union
+from typing import Any, Dict, Iterator, List, NoReturn, Optional, Type, Union
 
 from . import _native
 from .errors import InternalError, InvalidArgumentError, Status, error_for
 
-__all__ = ["Client", "OptionValue", "is_access_token_expired", "library_version", "status_str"]
+__all__ = [
+    "Client",
+    "LOGGER_NAME",
+    "LogLevel",
+    "OptionValue",
+    "is_access_token_expired",
+    "library_version",
+    "status_str",
+]
 
 #: What an option may be given as: strings as they are, ints in decimal, bools as "1"/"0",
 #: paths (os.PathLike) through os.fspath.
 OptionValue = Union[str, int, bool, "os.PathLike[str]"]
+
+#: What a log level may be given as: a library level name ("off", "error", "warn"/"warning",
+#: "info", "debug") or a :mod:`logging` level (``logging.INFO``).
+LogLevel = Union[str, int]
+
+#: The logger that receives the library's log lines unless a client is given another.
+LOGGER_NAME = "flexiti_auth"
+
+# Library level (FlxLogLevel) -> logging level, and back by threshold.
+_PY_LEVELS = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG}
+_LIB_LEVELS = ((logging.DEBUG, "debug"), (logging.INFO, "info"), (logging.WARNING, "warn"), (logging.ERROR, "error"))
+# "2026-11-25T17:40:00Z INFO flexiti-auth: <message>": logging adds its own time and level.
+_LINE_PREFIX = re.compile(r"\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\dZ (?:ERROR|WARN|INFO|DEBUG) flexiti-auth: ")
+# Values of FLX_LOG that turn the library's stderr logging on (as the library parses them).
+_FLX_LOG_ON = {"error", "1", "warn", "warning", "2", "info", "3", "debug", "4"}
+# Callbacks of handles that could not be freed (still in use when garbage-collected): the native
+# client may still call them, so they must outlive it.
+_leaked_callbacks: List[Any] = []
+# Per thread: a KeyboardInterrupt or SystemExit raised in a log handler during a library call.
+_pending = threading.local()
+# A NULL FlxLogCallback (ctypes refuses None for a function pointer argument).
+_NO_CALLBACK = _native.LOG_CALLBACK()
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -118,17 +150,69 @@ def is_access_token_expired(
     return bool(_native.load().flx_is_access_token_expired(c, e, n, t))
 
 
+def _library_level(level: object) -> str:
+    """The library's log_level string for a level name or a logging level."""
+    if isinstance(level, str):
+        name = level.strip().lower()
+        return "warn" if name == "warning" else name  # the library checks the name
+    if isinstance(level, int) and not isinstance(level, bool):
+        for threshold, name in _LIB_LEVELS:
+            if level <= threshold:
+                return name
+        return "off"
+    raise InvalidArgumentError(
+        "log_level must be a level name (off, error, warn, info, debug) or a logging level, not "
+        f"{'None' if level is None else type(level).__name__}"
+    )
+
+
+def _level_of(logger: logging.Logger) -> str:
+    """The most verbose library level whose lines ``logger`` would pass on (its effective level,
+    ``logger.disabled`` and :func:`logging.disable` included)."""
+    return "debug"  # BROKEN
+
+
+def _log_callback(logger: logging.Logger) -> Any:
+    """A FlxLogCallback sending each line to ``logger``. It holds no reference to the Client (so
+    an unclosed Client can still be garbage-collected) and never raises into C."""
+
+    def on_line(level: int, line: Optional[bytes], _user: Optional[int]) -> None:
+        try:
+            text = line.decode("utf-8", "replace") if line else ""  # a copy: `line` dies on return
+            prefix = _LINE_PREFIX.match(text)
+            message = text[prefix.end():] if prefix else text
+            py_level = _PY_LEVELS.get(level, logging.ERROR if level < 1 else logging.DEBUG)
+            logger.log(py_level, message, extra={"flexiti_line": text})
+        except (KeyboardInterrupt, SystemExit) as e:
+            # Ctrl-C (or sys.exit) landed in a handler: raised again once the call is back in
+            # Python (_Handle.use), as it cannot unwind through C.
+            _pending.exception = e
+        except BaseException:  # a broken handler or filter must not unwind through C
+            pass
+
+    return _native.LOG_CALLBACK(on_line)
+
+
 class _Handle:
     """The native FlxClient pointer, guarded so it is never freed while a call uses it and never
-    used once freed."""
+    used once freed. It also keeps the log callback alive for as long as the native client may
+    call it."""
 
-    __slots__ = ("_lib", "_ptr", "_cond", "_users", "__weakref__")
+    __slots__ = ("_lib", "_ptr", "_cond", "_users", "_log_callback", "__weakref__")
 
     def __init__(self, lib: ctypes.CDLL, ptr: int) -> None:
         self._lib = lib
         self._ptr: Optional[int] = ptr
         self._cond = threading.Condition(threading.Lock())
         self._users = 0
+        self._log_callback: Any = None
+
+    def set_log_callback(self, callback: Any) -> None:
+        """Register ``callback`` (a LOG_CALLBACK) and keep it referenced by this handle."""
+        with self.use() as ptr:
+            if self._lib.flx_client_set_log_callback(ptr, callback, None) != Status.OK:
+                _raise_last_error(self._lib, "flx_client_set_log_callback")
+            self._log_callback = callback
 
     @property
     def closed(self) -> bool:
@@ -148,6 +232,9 @@ class _Handle:
                 self._users -= 1
                 if self._users == 0:
                     self._cond.notify_all()
+            pending = _pending.__dict__.pop("exception", None)
+            if pending is not None:
+                raise pending
 
     def close(self, wait: bool = True) -> None:
         """Free the handle once no call is using it. New calls are refused at once. With
@@ -159,9 +246,17 @@ class _Handle:
             self._ptr = None
             while self._users:
                 if not wait:
+                    if self._log_callback is not None:
+                        _leaked_callbacks.append(self._log_callback)
                     return
                 self._cond.wait()
-        self._lib.flx_client_free(ptr)
+        try:
+            if self._log_callback is not None:
+                # No call is running: once unregistered, nothing calls the callback any more.
+                self._lib.flx_client_set_log_callback(ptr, _NO_CALLBACK, None)
+        finally:
+            self._lib.flx_client_free(ptr)
+            self._log_callback = None
 
 
 def _finalize(handle: _Handle) -> None:
@@ -180,6 +275,12 @@ class Client:
     ``Client(api_url, client_id, client_secret, **options)``; options are set by name (see
     :meth:`set_option`), e.g. ``max_retries=0, timeout_ms=5000, scope="merchant"``.
 
+    The library's log lines go to ``logger`` (a :class:`logging.Logger` or a logger name;
+    default: ``logging.getLogger("flexiti_auth")``) at ERROR, WARNING, INFO and DEBUG. The
+    library produces lines down to ``log_level`` (a name, "off" to "debug", or a logging level);
+    by default, down to what ``logger`` lets through when the client is created (unless the
+    FLX_LOG environment variable sets the level); :meth:`set_log_level` changes it later.
+
     Use it as a context manager (or call :meth:`close`). One client may be used from several
     threads at once; concurrent callers share one token request.
     """
@@ -189,8 +290,17 @@ class Client:
         api_url: str,
         client_id: str,
         client_secret: str,
+        *,
+        logger: Union[logging.Logger, str, None] = None,
+        log_level: Optional[LogLevel] = None,
         **options: OptionValue,
     ) -> None:
+        if logger is None:
+            logger = logging.getLogger(LOGGER_NAME)
+        elif isinstance(logger, str):
+            logger = logging.getLogger(logger)
+        elif not isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
+            raise InvalidArgumentError(f"logger must be a logging.Logger or a name, not {type(logger).__name__}")
         url_b = _c_string(api_url, "api_url")
         id_b = _c_string(client_id, "client_id")
         secret_b = _c_string(client_secret, "client_secret")
@@ -204,7 +314,13 @@ class Client:
         self._finalizer.atexit = False
         self._api_url = api_url
         self._client_id = client_id
+        self._logger: logging.Logger = logger  # type: ignore[assignment]
         try:
+            self._handle.set_log_callback(_log_callback(self._logger))
+            if log_level is not None:
+                self.set_log_level(log_level)
+            elif os.environ.get("FLX_LOG", "").strip().lower() not in _FLX_LOG_ON:
+                self.set_log_level()
             for name, value in options.items():
                 self.set_option(name, value)
         except BaseException:
@@ -243,9 +359,27 @@ class Client:
 
     # ---- configuration ----------------------------------------------------------------------
 
+    @property
+    def logger(self) -> logging.Logger:
+        """The logger receiving the library's log lines."""
+        return self._logger
+
+    def set_log_level(self, level: Optional[LogLevel] = None) -> str:
+        """Set how much the library logs, and return the level set ("off" ... "debug").
+
+        None: down to what :attr:`logger` lets through now (call it after changing the logger's
+        level). A name: "off", "error", "warn" (or "warning"), "info", "debug". A logging level
+        (``logging.INFO``): the library logs what that level lets through. Raises
+        InvalidArgumentError for anything else."""
+        name = _level_of(self._logger) if level is None else _library_level(level)
+        self.set_option("log_level", name)
+        return name
+
     def set_option(self, name: str, value: OptionValue) -> None:
         """Set one option by name: expiration_threshold_secs, connect_timeout_ms, timeout_ms,
-        max_retries, token_path, scope, proxy ("none": no proxy), ca_file, user_agent.
+        max_retries, token_path, scope, proxy ("none": no proxy), ca_file, user_agent, log_level
+        (prefer :meth:`set_log_level`), log_file (also append every log line to this file;
+        "": stop).
         Raises InvalidArgumentError naming the option for an unknown name or a bad value (the
         option then keeps its previous value)."""
         name_b = _c_string(name, "option name")
@@ -262,7 +396,7 @@ class Client:
             result = fn(ptr, *args)
             if not result:
                 _raise_last_error(self._lib, fn_name)
-        return _native.take_string(self._lib, result)
+            return _native.take_string(self._lib, result)  # freed even if use() raises on exit
 
     def get_token(self, use_cache: bool = False) -> Dict[str, Any]:
         """A valid token: every field of the server's token response plus ``created_at``.
@@ -299,6 +433,20 @@ class Client:
         with self._handle.use() as ptr:
             if self._lib.flx_client_clear(ptr) != Status.OK:
                 _raise_last_error(self._lib, "flx_client_clear")
+
+    # ---- observability ----------------------------------------------------------------------
+
+    def stats(self) -> Dict[str, Any]:
+        """Counters, cheap enough for every health check: ``requests`` (``client_credentials``,
+        ``refresh_token``: every HTTP attempt), ``cache_hits``, ``new_tokens``, ``refreshes``,
+        ``fallbacks``, ``retries``, ``failures`` (failed token calls by status name, e.g.
+        ``"FLX_ERR_NETWORK"``), ``last_error_time``/``last_error_code``/``last_error_name``,
+        ``token_held`` and the held token's ``token_age_secs``, ``token_expires_in``,
+        ``token_time_left_secs``, ``token_valid_for_secs`` (None when no token is held)."""
+        stats = json.loads(self._owned_string("flx_client_stats"))
+        if not isinstance(stats, dict):
+            raise InternalError("flx_client_stats returned JSON that is not an object")
+        return stats
 
     #: The module-level :func:`is_access_token_expired`, also reachable from the class.
     is_access_token_expired = staticmethod(is_access_token_expired)
