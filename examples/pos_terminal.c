@@ -150,7 +150,7 @@ int main(int argc, char **argv) {
     if (!saved) {
         printf("session: no %s yet, the purchase asks for a new token\n", session_file);
     } else if (flx_session_import(client, saved) == FLX_OK) {
-        printf("session: restored from %s, the purchase refreshes it\n", session_file);
+        printf("session: restored from %s, the purchase refreshes it (a new one if refused)\n", session_file);
     } else {
         printf("session: %s not usable (%s), the purchase asks for a new token\n", session_file,
                flx_last_error_message());

@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
         if (std::optional<std::string> saved = read_file(session_file)) {
             try {
                 client.import_session(*saved);
-                std::cout << "session: restored from " << session_file << ", the purchase refreshes it\n";
+                std::cout << "session: restored from " << session_file
+                          << ", the purchase refreshes it (a new one if refused)\n";
             } catch (const flexiti::SessionError& e) {
                 std::cout << "session: " << session_file << " not usable (" << e.what()
                           << "), the purchase asks for a new token\n";

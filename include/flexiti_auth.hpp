@@ -198,8 +198,8 @@ public:
      *  Throws InvalidArgumentError for an unknown name or a bad value (the option keeps its value). */
     void set_option(const std::string& name, const std::string& value) {
         detail::check_status(flx_client_set_option(live("set_option"), detail::c_arg(name, "option name"),
-                                           detail::c_arg(value, "option value")),
-                     "flx_client_set_option");
+                                                   detail::c_arg(value, "option value")),
+                             "flx_client_set_option");
     }
 
     /** Numeric options: set_option("timeout_ms", 10000). */
@@ -232,7 +232,7 @@ public:
      *  cannot be imported (the held token is then unchanged). */
     void import_session(const std::string& session_json) {
         detail::check_status(flx_session_import(live("import_session"), detail::c_arg(session_json, "session JSON")),
-                     "flx_session_import");
+                             "flx_session_import");
     }
 
     /** Forget the held token: the next call asks for a new one. */

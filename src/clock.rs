@@ -24,7 +24,9 @@ pub fn suspend_aware_now() -> i64 {
     // SAFETY: ts is a valid, writable timespec.
     let rc = unsafe { libc::clock_gettime(CLOCK, &mut ts) };
     if rc == 0 {
-        ts.tv_sec as i64
+        #[allow(clippy::unnecessary_cast)] // time_t is 32-bit on some targets
+        let secs = ts.tv_sec as i64;
+        secs
     } else {
         fallback_monotonic()
     }

@@ -1,6 +1,11 @@
 //! The C surface: thin `extern "C"` functions. Each body runs inside `guard` (no panic crosses
 //! the boundary), converts pointers with the helpers below, and calls the safe modules.
 
+// Every function here is called from C, where Rust's `unsafe` cannot be spelled: the pointer
+// contracts are written in the header's doc comments instead, and the helpers below check what can
+// be checked (NULL, UTF-8, length, a live handle).
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
 use crate::client::Client;
 use crate::error::{Error, FlxStatus, Result};
 use crate::expiry;
@@ -71,10 +76,7 @@ fn guard<T>(fallback: T, f: impl FnOnce() -> Result<T>) -> T {
 fn guard_status(f: impl FnOnce() -> Result<()>) -> i32 {
     let mut status = FlxStatus::FLX_ERR_INTERNAL;
     guard((), || {
-        f().map_err(|e| {
-            status = e.status;
-            e
-        })
+        f().inspect_err(|e| status = e.status)
         .map(|()| status = FlxStatus::FLX_OK)
     });
     status as i32

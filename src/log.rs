@@ -27,7 +27,8 @@ impl Level {
         }
     }
 
-    /// "off" is Ok(None).
+    /// "off" is Ok(None); an unknown name is Err(()).
+    #[allow(clippy::result_unit_err)]
     pub fn parse(s: &str) -> Result<Option<Level>, ()> {
         match s.trim().to_ascii_lowercase().as_str() {
             "off" | "none" | "0" | "" => Ok(None),

@@ -374,7 +374,7 @@ pub fn parse_token_body(body: &[u8]) -> Result<Map<String, Value>> {
         Ok(Value::Object(m)) => Ok(m),
         Ok(other) => Err(Error::bad_response(format!("token response is a JSON {}, not an object", crate::token::type_name(&other)))),
         Err(e) => {
-            let looks_html = body.iter().skip_while(|b| b.is_ascii_whitespace()).next() == Some(&b'<');
+            let looks_html = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
             Err(Error::bad_response(if looks_html {
                 "token response is HTML, not JSON".to_owned()
             } else {

@@ -1,6 +1,6 @@
 //! Secrets never leak: a unique client_secret, and the access and refresh tokens the server
 //! issues, go through every error path of the C surface, and no message — nor any log line,
-//! at any log level, once logging exists — contains any of them, or any 12-character piece of
+//! at any log level, in the log file, the C log callback or on stderr (FLX_LOG) — contains any of them, or any 12-character piece of
 //! one. And the client_secret is wiped from memory when its handle is freed, proven by a global
 //! allocator that scans every block handed back to it (no read of freed memory, no UB).
 
@@ -184,16 +184,22 @@ fn random_hex(n: usize) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect::<String>()[..n].to_owned()
 }
 
-/// Turn logging on at `level` into `file`, once the library has logging. Returns false while
-/// the log_level option does not exist yet.
-fn enable_logging(h: &Handle, level: &str, file: &Path) -> bool {
-    if h.set("log_level", level) != OK {
-        let (_, msg) = last_error();
-        assert!(msg.contains("unknown option"), "log_level {level} refused: {msg}");
-        return false;
-    }
-    assert_eq!(h.set("log_file", file.to_str().unwrap()), OK, "log_level exists, so log_file must: {:?}", last_error());
-    true
+/// Lines the C log callback received (every handle of a logged run sends them here).
+static CALLBACK_LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+extern "C" fn collect_line(level: i32, line: *const std::ffi::c_char, user: *mut std::ffi::c_void) {
+    assert!((1..=4).contains(&level), "log level {level}");
+    assert_eq!(user as usize, 0x5ec7e7, "the user pointer comes back as given");
+    let line = unsafe { std::ffi::CStr::from_ptr(line) }.to_string_lossy().into_owned();
+    CALLBACK_LINES.lock().unwrap().push(line);
+}
+
+/// Log at `level` into `file` and into the C callback.
+fn enable_logging(h: &Handle, level: &str, file: &Path) {
+    assert_eq!(h.set("log_level", level), OK, "{:?}", last_error());
+    assert_eq!(h.set("log_file", file.to_str().unwrap()), OK, "{:?}", last_error());
+    let rc = flexiti_auth::ffi::flx_client_set_log_callback(h.0, Some(collect_line), 0x5ec7e7 as *mut std::ffi::c_void);
+    assert_eq!(rc, OK);
 }
 
 /// Drives every error path of the C surface with the secrets in play; every message, and the
@@ -203,7 +209,12 @@ fn every_error_path(t: &mut Transcript, log: Option<(&str, &Path)>) {
     t.secret(&secret);
     let server = TokenServer::start_with(&["--client-secret", &secret]);
     let h = Handle::new(&server.url, CLIENT_ID, &secret);
-    let logging = log.is_some_and(|(level, file)| enable_logging(&h, level, file));
+    let log_on = |h: &Handle| {
+        if let Some((level, file)) = log {
+            enable_logging(h, level, file);
+        }
+    };
+    log_on(&h);
     assert_eq!(h.set("timeout_ms", "400"), OK);
     assert_eq!(h.set("max_retries", "1"), OK);
 
@@ -282,7 +293,6 @@ fn every_error_path(t: &mut Transcript, log: Option<(&str, &Path)>) {
     with(&|v| v["token"]["access_token"] = json!({"secret": secret.clone()}));
     with(&|v| v["token"] = json!(format!("{{\"access_token\":\"{access}\"")));
     with(&|v| v["token"] = json!([access.clone()]));
-    with(&|v| v["token"]["expires_in"] = json!(access.clone()));
     bad_sessions.push(format!("{{\"token\":{{\"access_token\":\"{}\"}},\"created_at\":1,\"expires_in\":1200}}", access.repeat(40_000)));
     bad_sessions.push(format!("{secret} {access} {refresh}"));
     for (i, bad) in bad_sessions.iter().enumerate() {
@@ -297,6 +307,7 @@ fn every_error_path(t: &mut Transcript, log: Option<(&str, &Path)>) {
     t.failed("export after clear");
     for (what, url) in [("refused", format!("http://127.0.0.1:{}/", closed_port())), ("dns", "https://flexiti.invalid/".to_owned())] {
         let other = Handle::new(&url, CLIENT_ID, &secret);
+        log_on(&other);
         assert_eq!(other.set("max_retries", "0"), OK);
         assert_eq!(other.import(&session), OK);
         assert!(other.token(false).is_none());
@@ -308,6 +319,7 @@ fn every_error_path(t: &mut Transcript, log: Option<(&str, &Path)>) {
     let wrong = format!("wrong-{}", random_hex(32));
     t.secret(&wrong);
     let w = Handle::new(&server.url, CLIENT_ID, &wrong);
+    log_on(&w);
     assert!(w.token(false).is_none());
     assert_eq!(t.failed("wrong secret"), AUTH_REJECTED);
     w.free();
@@ -316,6 +328,7 @@ fn every_error_path(t: &mut Transcript, log: Option<(&str, &Path)>) {
     let proxy_pass = format!("pp-{}", random_hex(24));
     t.secret(&proxy_pass);
     let p = Handle::new(&server.url, CLIENT_ID, &secret);
+    log_on(&p);
     assert_eq!(p.set("proxy", &format!("http://user:{proxy_pass}@127.0.0.1:{}", closed_port())), OK);
     assert_eq!(p.set("max_retries", "0"), OK);
     assert!(p.token(false).is_none());
@@ -341,14 +354,18 @@ fn every_error_path(t: &mut Transcript, log: Option<(&str, &Path)>) {
         t.secret(&tok);
     }
     h.free();
-    if logging {
-        let (level, file) = log.unwrap();
+    if let Some((level, file)) = log {
         let text = std::fs::read_to_string(file).unwrap_or_default();
-        if level == "debug" || level == "trace" {
-            assert!(!text.trim().is_empty(), "logging at {level} wrote nothing: the capture would prove nothing");
-        }
+        let lines: Vec<String> = std::mem::take(&mut *CALLBACK_LINES.lock().unwrap());
+        // Every level logs the failures: a capture that caught nothing would prove nothing.
+        let min = if level == "debug" { 100 } else { 20 };
+        assert!(text.lines().count() >= min, "log_level {level} wrote {} lines to log_file", text.lines().count());
+        assert!(lines.len() >= min, "log_level {level} sent {} lines to the callback", lines.len());
         for (n, line) in text.lines().enumerate() {
-            t.note(format!("log {level} line {}", n + 1), line);
+            t.note(format!("log_file {level} line {}", n + 1), line);
+        }
+        for (n, line) in lines.into_iter().enumerate() {
+            t.note(format!("log callback {level} line {}", n + 1), line);
         }
     }
 }
@@ -360,7 +377,8 @@ fn no_secret_in_any_message_or_log_line() {
     every_error_path(&mut t, None);
     let n_messages = t.texts.len();
     assert!(n_messages > 80, "the run produced only {n_messages} messages");
-    for level in ["error", "warn", "info", "debug", "trace"] {
+    // One run at a time into the callback's shared buffer.
+    for level in ["error", "warn", "info", "debug"] {
         let file: PathBuf = dir.join(format!("{level}.log"));
         every_error_path(&mut t, Some((level, &file)));
     }
@@ -368,7 +386,7 @@ fn no_secret_in_any_message_or_log_line() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// With `FLX_LOG=trace` the library logs to stderr: run the error paths in a child process
+/// With `FLX_LOG=debug` the library logs to stderr: run the error paths in a child process
 /// (this test binary again) and scan everything it printed.
 #[test]
 fn no_secret_on_stderr_with_flx_log() {
@@ -383,7 +401,7 @@ fn no_secret_on_stderr_with_flx_log() {
     let out = dir.join("secrets.txt");
     let child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "no_secret_on_stderr_with_flx_log", "--nocapture", "--test-threads=1"])
-        .env("FLX_LOG", "trace")
+        .env("FLX_LOG", "debug")
         .env("FLX_SECRETS_CHILD_OUT", &out)
         .env_remove("RUST_BACKTRACE")
         .output()
@@ -396,6 +414,8 @@ fn no_secret_on_stderr_with_flx_log() {
         t.secret(s);
     }
     assert!(t.secrets.len() >= 8, "the child reported {} secrets", t.secrets.len());
+    let logged = stderr.lines().filter(|l| l.contains(" flexiti-auth: ")).count();
+    assert!(logged >= 100, "FLX_LOG=debug put only {logged} log lines on stderr");
     for (n, line) in stdout.lines().enumerate() {
         t.note(format!("child stdout line {}", n + 1), line);
     }

@@ -8,7 +8,6 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy
 
 server=${FLX_TOKEN_SERVER:?FLX_TOKEN_SERVER is not set (run through make test-cpp)}
 [ $# -gt 0 ] || { echo "usage: $0 EXAMPLE..." >&2; exit 2; }
-command -v curl >/dev/null || { echo "test_examples: curl is needed" >&2; exit 2; }
 
 ID=flexiti-test-client
 SECRET=flexiti-test-secret-5d2e
@@ -24,7 +23,8 @@ ok() { echo "ok   - $1"; }
 fail() { FAILS=$((FAILS + 1)); echo "FAIL - $1" >&2; }
 has() { if grep -qF -- "$2" <<<"$1"; then ok "$3"; else fail "$3 (no '$2' in: $(head -c 600 <<<"$1"))"; fi; }
 eq() { if [ "$1" == "$2" ]; then ok "$3"; else fail "$3 (got '$1', expected '$2')"; fi; }
-ctl() { curl -sS --max-time 5 -X "$1" "${URL}_control/$2" ${3:+-H 'content-type: application/json' --data "$3"}; }
+# shellcheck source=tests/cpp/control.bash
+. "$(dirname "$0")/control.bash"
 # grant types of the token requests recorded since the last reset, in order
 grants() { ctl GET requests | grep -o '"grant_type":"[a-z_]*"' | sed 's/.*:"\(.*\)"/\1/' | paste -sd, -; }
 # The output must hold no secret and no whole token the server issued.

@@ -19,7 +19,7 @@ MAJOR=${VERSION%%.*}
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 server=${FLX_TOKEN_SERVER:?FLX_TOKEN_SERVER is not set (run through make test-install)}
-for tool in pkg-config readelf curl; do
+for tool in pkg-config readelf; do
     command -v "$tool" >/dev/null || { echo "test_install: $tool is needed" >&2; exit 2; }
 done
 
@@ -76,7 +76,9 @@ export FLEXITI_CLIENT_ID=flexiti-test-client FLEXITI_CLIENT_SECRET=flexiti-test-
 coproc SERVER { exec "$server" --port 0 --watch-stdin --client-id "$FLEXITI_CLIENT_ID" --client-secret "$FLEXITI_CLIENT_SECRET"; }
 read -r -t 10 FLEXITI_API_URL <&"${SERVER[0]}" || { echo "token server did not start" >&2; exit 2; }
 export FLEXITI_API_URL
-ctl() { curl -sS --max-time 5 -X "$1" "${FLEXITI_API_URL}_control/$2"; }
+URL=$FLEXITI_API_URL
+# shellcheck source=tests/cpp/control.bash
+. "$ROOT/tests/cpp/control.bash"
 issued() { ctl GET issued | sed -n 's/.*"access_tokens":\[\([^]]*\)\].*/\1/p'; }
 
 # ---- a C program built with pkg-config only ---------------------------------------------------------

@@ -169,7 +169,10 @@ def _library_level(level: object) -> str:
 def _level_of(logger: logging.Logger) -> str:
     """The most verbose library level whose lines ``logger`` would pass on (its effective level,
     ``logger.disabled`` and :func:`logging.disable` included)."""
-    return "debug"  # BROKEN
+    for py_level, name in _LIB_LEVELS:
+        if logger.isEnabledFor(py_level):
+            return name
+    return "off"
 
 
 def _log_callback(logger: logging.Logger) -> Any:

@@ -1,0 +1,191 @@
+/* The library against the loopback nginx (bench/nginx.sh), from C.
+ *
+ *   together URL ROUNDS        64 threads asking at once for a token none is held (use_cache,
+ *                              warm connection; then a cold handle), and for a refresh
+ *                              (use_cache=false, a token held): requests sent per round, latency
+ *   sizes URL REPS             round trip (refresh, kept-alive) by access-token size
+ *   rt URL CA REPS ID          round trip (refresh, kept-alive), ns per call
+ *   probe URL N                N kept-alive requests between two marker writes, for strace
+ */
+#include "common.h"
+#include "flexiti_auth.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#define THREADS 64
+
+static FlxClient *client(const char *url, const char *ca, const char *path) {
+    FlxClient *c = flx_client_new(url, "bench-client", "bench-secret");
+    if (!c) DIE("flx_client_new: %s", flx_last_error_message());
+    if (flx_client_set_option(c, "proxy", "none") != FLX_OK) DIE("proxy: %s", flx_last_error_message());
+    if (ca && *ca && flx_client_set_option(c, "ca_file", ca) != FLX_OK) DIE("ca_file: %s", flx_last_error_message());
+    if (path && flx_client_set_option(c, "token_path", path) != FLX_OK) DIE("token_path: %s", flx_last_error_message());
+    return c;
+}
+
+static void get(FlxClient *c, bool use_cache) {
+    char *p = flx_get_access_token(c, use_cache);
+    if (!p) DIE("flx_get_access_token: %s: %s", flx_status_str(flx_last_error_code()), flx_last_error_message());
+    flx_string_free(p);
+}
+
+/* HTTP attempts the library counted (flx_client_stats: requests.client_credentials + refresh_token). */
+static long library_requests(FlxClient *c) {
+    char *s = flx_client_stats(c);
+    if (!s) DIE("flx_client_stats: %s", flx_last_error_message());
+    long total = 0;
+    const char *keys[] = {"\"client_credentials\":", "\"refresh_token\":"};
+    for (int i = 0; i < 2; i++) {
+        const char *at = strstr(s, keys[i]);
+        if (!at) DIE("stats without %s: %s", keys[i], s);
+        total += strtol(at + strlen(keys[i]), NULL, 10);
+    }
+    flx_string_free(s);
+    return total;
+}
+
+/* Requests nginx has handled (stub_status), this status request included. */
+static long nginx_requests(const char *url) {
+    int port = 0;
+    if (sscanf(url, "http://127.0.0.1:%d", &port) != 1) DIE("need an http://127.0.0.1:PORT/ url, got %s", url);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) DIE("connect to nginx failed");
+    const char *req = "GET /_status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (write(fd, req, strlen(req)) < 0) DIE("write");
+    char buf[2048];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
+    buf[got] = 0;
+    close(fd);
+    const char *at = strstr(buf, "requests\n");
+    long acc, handled, reqs;
+    if (!at || sscanf(at + 9, " %ld %ld %ld", &acc, &handled, &reqs) != 3) DIE("bad stub_status answer");
+    return reqs;
+}
+
+struct together {
+    FlxClient *c;
+    bool use_cache;
+    pthread_barrier_t *barrier;
+    double us;
+};
+
+static void *together_main(void *arg) {
+    struct together *t = arg;
+    pthread_barrier_wait(t->barrier);
+    uint64_t t0 = now_ns();
+    get(t->c, t->use_cache);
+    t->us = (double)(now_ns() - t0) / 1000.0;
+    return NULL;
+}
+
+/* One round: THREADS threads released at once on `c`; latencies appended to lat. */
+static void together_round(FlxClient *c, bool use_cache, double *lat) {
+    pthread_t th[THREADS];
+    struct together ts[THREADS];
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, THREADS);
+    for (int i = 0; i < THREADS; i++) {
+        ts[i] = (struct together){c, use_cache, &barrier, 0};
+        if (pthread_create(&th[i], NULL, together_main, &ts[i]) != 0) DIE("pthread_create");
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        lat[i] = ts[i].us;
+    }
+    pthread_barrier_destroy(&barrier);
+}
+
+static void mode_together(const char *url, int rounds) {
+    if (rounds > 200) rounds = 200;
+    double *lat = malloc(sizeof *lat * THREADS * (size_t)rounds);
+    double *reqs = malloc(sizeof *reqs * (size_t)rounds);
+    char id[96];
+    const char *kinds[] = {"warm", "cold", "refresh"};
+    for (int k = 0; k < 3; k++) {
+        long nginx_before = nginx_requests(url);
+        FlxClient *c = NULL;
+        if (k != 1) {
+            c = client(url, NULL, NULL);
+            get(c, false); /* transport built, connection open */
+        }
+        long lib_total = 0;
+        for (int r = 0; r < rounds; r++) {
+            if (k == 1) c = client(url, NULL, NULL); /* nothing built, nothing connected */
+            if (k == 0) flx_client_clear(c);         /* no token: everyone needs one */
+            long before = library_requests(c);
+            together_round(c, k != 2, lat + (size_t)r * THREADS);
+            reqs[r] = (double)(library_requests(c) - before);
+            lib_total += (long)reqs[r];
+            if (k == 1) { flx_client_free(c); c = NULL; }
+        }
+        if (c) flx_client_free(c);
+        long nginx_seen = nginx_requests(url) - nginx_before - 1 - (k != 1 ? 1 : 0);
+        snprintf(id, sizeof id, "c.together.%s.requests", kinds[k]);
+        emit(id, "requests", reqs, rounds);
+        snprintf(id, sizeof id, "c.together.%s.latency", kinds[k]);
+        emit(id, "us", lat, THREADS * rounds);
+        snprintf(id, sizeof id, "c.together.%s.nginx_requests", kinds[k]);
+        emit1(id, "requests", (double)nginx_seen);
+        snprintf(id, sizeof id, "c.together.%s.library_requests", kinds[k]);
+        emit1(id, "requests", (double)lib_total);
+    }
+    free(lat);
+    free(reqs);
+}
+
+static double batch(FlxClient *c, long n) {
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++) get(c, false);
+    return (double)(now_ns() - t0) / (double)n;
+}
+
+static void mode_sizes(const char *url, int reps) {
+    const int sizes[] = {40, 1024, 8192, 65536};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        char path[64], id[64];
+        snprintf(path, sizeof path, "size/%d/oauth/token", sizes[i]);
+        FlxClient *c = client(url, NULL, path);
+        batch(c, 50);
+        double s[64];
+        for (int r = 0; r < reps && r < 64; r++) s[r] = batch(c, 400) / 1000.0;
+        snprintf(id, sizeof id, "c.rt_size.%d", sizes[i]);
+        emit(id, "us", s, reps < 64 ? reps : 64);
+        flx_client_free(c);
+    }
+}
+
+static void mode_rt(const char *url, const char *ca, int reps, const char *id) {
+    FlxClient *c = client(url, ca, NULL);
+    batch(c, 100);
+    double s[64];
+    for (int r = 0; r < reps && r < 64; r++) s[r] = batch(c, 1000) / 1000.0;
+    emit(id, "us", s, reps < 64 ? reps : 64);
+    flx_client_free(c);
+}
+
+static void mode_probe(const char *url, const char *ca, long n) {
+    FlxClient *c = client(url, ca, NULL);
+    for (int i = 0; i < 20; i++) get(c, false);
+    /* markers strace can see: writes of these exact strings to stderr */
+    if (write(2, "FLX-PROBE-BEGIN\n", 16) < 0) return;
+    for (long i = 0; i < n; i++) get(c, false);
+    if (write(2, "FLX-PROBE-END\n", 14) < 0) return;
+    flx_client_free(c);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) DIE("usage: %s together|sizes|rt|probe URL ...", argv[0]);
+    const char *mode = argv[1], *url = argv[2];
+    if (!strcmp(mode, "together")) mode_together(url, argc > 3 ? atoi(argv[3]) : 20);
+    else if (!strcmp(mode, "sizes")) mode_sizes(url, argc > 3 ? atoi(argv[3]) : 7);
+    else if (!strcmp(mode, "rt") && argc > 5) mode_rt(url, argv[3], atoi(argv[4]), argv[5]);
+    else if (!strcmp(mode, "probe")) mode_probe(url, argc > 4 ? argv[4] : NULL, argc > 3 ? atol(argv[3]) : 100);
+    else DIE("bad arguments");
+    return 0;
+}
