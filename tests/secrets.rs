@@ -258,12 +258,14 @@ fn every_error_path(t: &mut Transcript, log: Option<(&str, &Path)>) {
         json!({"close": true, "count": 2}),
     ];
     for (i, fault) in echoes.into_iter().enumerate() {
-        // Twice: once for the refresh grant (with its fallback), once for client_credentials.
+        // Twice: once for the refresh grant (with its fallback), once for client_credentials
+        // (the held token expired).
         for use_refresh in [true, false] {
             assert_eq!(h.import(&session), OK);
             if !use_refresh {
+                // The same token, expired: client_credentials, with the tokens still held.
                 let mut s: Value = serde_json::from_str(&session).unwrap();
-                s["token"].as_object_mut().unwrap().remove("refresh_token");
+                s["created_at"] = json!(unix_now() - 5000);
                 assert_eq!(h.import(&s.to_string()), OK);
             }
             // Enough for every attempt: the refresh, the fallback and its retry.

@@ -30,6 +30,13 @@ use Flexiti\Auth\Exception\LibraryLoadException;
  * binding itself: "library" (path of libflexiti_auth.so) and
  * "header" (path of flexiti_auth_php.h); see Library for where they are looked for otherwise.
  *
+ * Logging: "logger" (a PSR-3 logger: any object with log($level, $message, array $context)) gets
+ * the library's lines as records after every call of this client, or "log_drain" => true keeps
+ * them for drainLogs(). Either way the library appends them to a private temporary file (0600 in
+ * sys_get_temp_dir(), removed by the destructor) that the binding reads from where it stopped;
+ * "log_file" cannot be combined with them. With a logger, log_level defaults to "info" (unless
+ * FLX_LOG is set). No FFI callback is involved (those leak in PHP, once per request).
+ *
  * One instance holds one token (one user session: see SessionAdapter). It cannot be cloned or
  * serialised; keep the session JSON (exportSession) instead. The secret and session JSON are
  * #[\SensitiveParameter]s: PHP 8.2+ leaves them out of stack traces.
@@ -37,7 +44,16 @@ use Flexiti\Auth\Exception\LibraryLoadException;
 final class TokenClient
 {
     /** Options consumed by the binding, not passed to the library. */
-    private const BINDING_OPTIONS = ['library', 'header'];
+    private const BINDING_OPTIONS = ['library', 'header', 'logger', 'log_drain'];
+
+    /** Options that select the library, only at construction. */
+    private const LIBRARY_OPTIONS = ['library', 'header'];
+
+    /** The library's level names and their PSR-3 levels (Psr\Log\LogLevel values). */
+    private const PSR_LEVELS = ['ERROR' => 'error', 'WARN' => 'warning', 'INFO' => 'info', 'DEBUG' => 'debug'];
+
+    /** Prefix of the private log files in sys_get_temp_dir(). */
+    private const LOG_FILE_PREFIX = 'flexiti-auth-log-';
 
     private \FFI $ffi;
 
@@ -48,9 +64,19 @@ final class TokenClient
 
     private string $clientId;
 
+    /** @var object|null the PSR-3 logger ("logger" option) */
+    private $logger = null;
+
+    /** The private file the library appends its lines to (null: no logger, no drain). */
+    private ?string $logPath = null;
+
+    /** How far $logPath has been read: the byte after the last complete line forwarded. */
+    private int $logOffset = 0;
+
     /**
      * @param string $apiUrl the API base, e.g. "https://posapi.flexiti.fi/" (http:// only for loopback)
-     * @param array<string, string|int|bool> $options
+     * @param array<string, mixed> $options library options (string|int|bool), "library",
+     *                                      "header", "logger" (object), "log_drain" (bool)
      *
      * @throws InvalidArgumentException empty or malformed arguments, unknown option, bad value
      * @throws LibraryLoadException     the library cannot be found or loaded
@@ -68,6 +94,9 @@ final class TokenClient
                     FlexitiException::FLX_ERR_INVALID_ARGUMENT
                 );
             }
+            if ($name === 'logger' || $name === 'log_drain') {
+                continue;
+            }
             if (in_array($name, self::BINDING_OPTIONS, true)) {
                 if ($value !== null && !is_string($value)) {
                     throw new InvalidArgumentException(
@@ -79,24 +108,63 @@ final class TokenClient
             }
             $libraryOptions[$name] = self::optionString($name, $value);
         }
+        $logger = $options['logger'] ?? null;
+        if ($logger !== null && !self::isLogger($logger)) {
+            throw new InvalidArgumentException(
+                sprintf('option logger must be a PSR-3 logger (an object with a log($level, $message, array $context) method), got %s', get_debug_type($logger)),
+                FlexitiException::FLX_ERR_INVALID_ARGUMENT
+            );
+        }
+        $drain = $options['log_drain'] ?? false;
+        if (!is_bool($drain)) {
+            throw new InvalidArgumentException(
+                sprintf('option log_drain must be a bool, got %s', get_debug_type($drain)),
+                FlexitiException::FLX_ERR_INVALID_ARGUMENT
+            );
+        }
+        $capture = $logger !== null || $drain;
+        if ($capture && array_key_exists('log_file', $libraryOptions)) {
+            throw new InvalidArgumentException(
+                'option log_file cannot be combined with logger or log_drain (they use a log file of their own)',
+                FlexitiException::FLX_ERR_INVALID_ARGUMENT
+            );
+        }
+        if ($logger !== null && !array_key_exists('log_level', $libraryOptions) && (string) getenv('FLX_LOG') === '') {
+            $libraryOptions = ['log_level' => 'info'] + $libraryOptions;
+        }
+        if (array_key_exists('log_level', $libraryOptions)) {
+            // First, so that the other options are set with the logging the caller asked for.
+            $libraryOptions = ['log_level' => $libraryOptions['log_level']] + $libraryOptions;
+        }
 
         [$this->ffi] = Library::load($options['library'] ?? null, $options['header'] ?? null);
         $handle = $this->ffi->flx_client_new($apiUrl, $clientId, $clientSecret);
         if ($handle === null) {
             throw $this->lastError();
         }
+        $logPath = null;
         try {
+            if ($capture) {
+                $logPath = self::createLogFile();
+                $this->set($handle, 'log_file', $logPath);
+            }
             foreach ($libraryOptions as $name => $value) {
                 $this->set($handle, $name, $value);
             }
         } catch (\Throwable $e) {
             // A constructor that throws gets no destructor call.
             $this->ffi->flx_client_free($handle);
+            if ($logPath !== null) {
+                @unlink($logPath);
+            }
             throw $e;
         }
         $this->handle = $handle;
         $this->apiUrl = $apiUrl;
         $this->clientId = $clientId;
+        $this->logger = $logger;
+        $this->logPath = $logPath;
+        $this->forwardLogs();
     }
 
     public function __destruct()
@@ -104,7 +172,12 @@ final class TokenClient
         if ($this->handle !== null) {
             $handle = $this->handle;
             $this->handle = null;
-            $this->ffi->flx_client_free($handle);
+            $this->ffi->flx_client_free($handle); // closes the log file
+        }
+        if ($this->logPath !== null) {
+            $path = $this->logPath;
+            $this->logPath = null;
+            @unlink($path);
         }
     }
 
@@ -118,13 +191,26 @@ final class TokenClient
      */
     public function setOption(string $name, string|int|bool $value): void
     {
-        if (in_array($name, self::BINDING_OPTIONS, true)) {
+        if (in_array($name, self::LIBRARY_OPTIONS, true)) {
             throw new InvalidArgumentException(
                 sprintf('option %s selects the library: pass it to the constructor', $name),
                 FlexitiException::FLX_ERR_INVALID_ARGUMENT
             );
         }
-        $this->set($this->handle(), $name, self::optionString($name, $value));
+        if (in_array($name, self::BINDING_OPTIONS, true)) {
+            throw new InvalidArgumentException(
+                sprintf('option %s can only be given to the constructor', $name),
+                FlexitiException::FLX_ERR_INVALID_ARGUMENT
+            );
+        }
+        if ($name === 'log_file' && $this->logPath !== null) {
+            throw new InvalidArgumentException(
+                'option log_file cannot be changed on a client with a logger or log_drain (they use a log file of their own)',
+                FlexitiException::FLX_ERR_INVALID_ARGUMENT
+            );
+        }
+        $handle = $this->handle();
+        $this->logged(fn () => $this->set($handle, $name, self::optionString($name, $value)));
     }
 
     /**
@@ -141,7 +227,8 @@ final class TokenClient
      */
     public function getToken(bool $useCache = false): array
     {
-        $json = $this->take($this->ffi->flx_get_token($this->handle(), $useCache));
+        $handle = $this->handle();
+        $json = $this->logged(fn () => $this->take($this->ffi->flx_get_token($handle, $useCache)));
         $token = json_decode($json, true);
         if (!is_array($token)) {
             throw FlexitiException::fromStatus(FlexitiException::FLX_ERR_INTERNAL, 'the library returned token JSON that PHP cannot decode: ' . json_last_error_msg());
@@ -157,7 +244,9 @@ final class TokenClient
      */
     public function getAccessToken(bool $useCache = false): string
     {
-        return $this->take($this->ffi->flx_get_access_token($this->handle(), $useCache));
+        $handle = $this->handle();
+
+        return $this->logged(fn () => $this->take($this->ffi->flx_get_access_token($handle, $useCache)));
     }
 
     /**
@@ -168,7 +257,9 @@ final class TokenClient
      */
     public function exportSession(): string
     {
-        return $this->take($this->ffi->flx_session_export($this->handle()));
+        $handle = $this->handle();
+
+        return $this->logged(fn () => $this->take($this->ffi->flx_session_export($handle)));
     }
 
     /**
@@ -182,7 +273,8 @@ final class TokenClient
     public function importSession(#[\SensitiveParameter] string $json): void
     {
         self::assertNoNul('session_json', $json);
-        $this->check($this->ffi->flx_session_import($this->handle(), $json));
+        $handle = $this->handle();
+        $this->logged(fn () => $this->check($this->ffi->flx_session_import($handle, $json)));
     }
 
     /**
@@ -196,7 +288,8 @@ final class TokenClient
      */
     public function stats(): array
     {
-        $stats = json_decode($this->take($this->ffi->flx_client_stats($this->handle())), true);
+        $handle = $this->handle();
+        $stats = json_decode($this->logged(fn () => $this->take($this->ffi->flx_client_stats($handle))), true);
         if (!is_array($stats)) {
             throw FlexitiException::fromStatus(FlexitiException::FLX_ERR_INTERNAL, 'the library returned stats JSON that PHP cannot decode');
         }
@@ -207,7 +300,23 @@ final class TokenClient
     /** Forget the held token: the next getToken() asks for a new one. */
     public function clear(): void
     {
-        $this->check($this->ffi->flx_client_clear($this->handle()));
+        $handle = $this->handle();
+        $this->logged(fn () => $this->check($this->ffi->flx_client_clear($handle)));
+    }
+
+    /**
+     * The library's log lines written since the last drain, oldest first, each as
+     * ["time" => "2026-11-25T17:40:00Z", "level" => PSR-3 level ("error", "warning", "info",
+     * "debug"), "message" => the text after "flexiti-auth: ", "line" => the whole line].
+     * Needs the "log_drain" or "logger" option (otherwise: []). With a logger, every call
+     * already forwards its lines, so this returns only lines not forwarded yet (normally none);
+     * the lines returned here are forwarded to the logger too. Lines never hold a secret.
+     *
+     * @return list<array{time: string, level: string, message: string, line: string}>
+     */
+    public function drainLogs(): array
+    {
+        return $this->forwardLogs();
     }
 
     /**
@@ -240,9 +349,9 @@ final class TokenClient
     public static function libraryInfo(array $options = []): array
     {
         foreach (array_keys($options) as $name) {
-            if (!in_array($name, self::BINDING_OPTIONS, true)) {
+            if (!in_array($name, self::LIBRARY_OPTIONS, true)) {
                 throw new InvalidArgumentException(
-                    sprintf('libraryInfo() takes only the options %s', implode(', ', self::BINDING_OPTIONS)),
+                    sprintf('libraryInfo() takes only the options %s', implode(', ', self::LIBRARY_OPTIONS)),
                     FlexitiException::FLX_ERR_INVALID_ARGUMENT
                 );
             }
@@ -296,6 +405,119 @@ final class TokenClient
         }
 
         return $this->handle;
+    }
+
+    /**
+     * Run one library call, then forward the log lines it wrote, even when it throws.
+     *
+     * @template T
+     *
+     * @param \Closure(): T $call
+     *
+     * @return T
+     */
+    private function logged(\Closure $call)
+    {
+        if ($this->logPath === null) {
+            return $call();
+        }
+        try {
+            return $call();
+        } finally {
+            $this->forwardLogs();
+        }
+    }
+
+    /**
+     * Read the complete lines appended to the private log file since the last read, hand each
+     * to the logger (if any), and return them.
+     *
+     * @return list<array{time: string, level: string, message: string, line: string}>
+     */
+    private function forwardLogs(): array
+    {
+        if ($this->logPath === null) {
+            return [];
+        }
+        $file = @fopen($this->logPath, 'rb');
+        if ($file === false) {
+            return []; // removed behind our back (e.g. a tmp cleaner): nothing to read
+        }
+        try {
+            $size = fstat($file)['size'] ?? 0;
+            if ($size < $this->logOffset) {
+                $this->logOffset = 0; // truncated behind our back: start over
+            }
+            if ($size === $this->logOffset || fseek($file, $this->logOffset) !== 0) {
+                return [];
+            }
+            $chunk = (string) stream_get_contents($file);
+        } finally {
+            fclose($file);
+        }
+        $end = strrpos($chunk, "\n");
+        if ($end === false) {
+            return []; // a line still being written: next time
+        }
+        $this->logOffset += $end + 1;
+        $records = [];
+        foreach (explode("\n", substr($chunk, 0, $end)) as $line) {
+            if ($line !== '') {
+                $records[] = self::parseLogLine($line);
+            }
+        }
+        if ($this->logger !== null) {
+            foreach ($records as $r) {
+                $this->logger->log($r['level'], $r['message'], ['library' => 'flexiti-auth', 'time' => $r['time']]);
+            }
+        }
+
+        return $records;
+    }
+
+    /** @return array{time: string, level: string, message: string, line: string} */
+    private static function parseLogLine(string $line): array
+    {
+        if (preg_match('/^(\S+) (ERROR|WARN|INFO|DEBUG) flexiti-auth: (.*)$/s', $line, $m) === 1) {
+            return ['time' => $m[1], 'level' => self::PSR_LEVELS[$m[2]], 'message' => $m[3], 'line' => $line];
+        }
+
+        // Not the library's format (cannot happen with this library): keep it whole.
+        return ['time' => gmdate('Y-m-d\TH:i:s\Z'), 'level' => 'info', 'message' => $line, 'line' => $line];
+    }
+
+    /** A private, empty, new file (mode 0600) in sys_get_temp_dir(). */
+    private static function createLogFile(): string
+    {
+        $dir = sys_get_temp_dir();
+        for ($attempt = 0; $attempt < 10; $attempt++) {
+            $path = $dir . '/' . self::LOG_FILE_PREFIX . bin2hex(random_bytes(8)) . '.log';
+            $file = @fopen($path, 'xb'); // O_CREAT | O_EXCL: never someone else's file or link
+            if ($file !== false) {
+                fclose($file);
+                if (!@chmod($path, 0600)) {
+                    @unlink($path);
+                    break;
+                }
+
+                return $path;
+            }
+        }
+        $error = error_get_last();
+        throw new InvalidArgumentException(
+            sprintf('cannot create a log file in %s: %s', $dir, $error['message'] ?? 'unknown error'),
+            FlexitiException::FLX_ERR_INVALID_ARGUMENT
+        );
+    }
+
+    /** @param mixed $logger */
+    private static function isLogger($logger): bool
+    {
+        if (!is_object($logger)) {
+            return false;
+        }
+
+        return $logger instanceof \Psr\Log\LoggerInterface || is_callable([$logger, 'log']);
     }
 
     /** @param \FFI\CData $handle */

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import json
 import logging
@@ -51,6 +52,12 @@ _FLX_LOG_ON = {"error", "1", "warn", "warning", "2", "info", "3", "debug", "4"}
 _leaked_callbacks: List[Any] = []
 # Per thread: a KeyboardInterrupt or SystemExit raised in a log handler during a library call.
 _pending = threading.local()
+# Handles with a log callback, for the interpreter-exit hook (_stop_logging_at_exit).
+_logging_handles: "weakref.WeakSet[_Handle]" = weakref.WeakSet()
+_exiting = False
+# Callbacks running now (a handler may release the GIL, e.g. while writing).
+_callbacks_running = 0
+_callbacks_lock = threading.Lock()
 # A NULL FlxLogCallback (ctypes refuses None for a function pointer argument).
 _NO_CALLBACK = _native.LOG_CALLBACK()
 
@@ -180,6 +187,11 @@ def _log_callback(logger: logging.Logger) -> Any:
     an unclosed Client can still be garbage-collected) and never raises into C."""
 
     def on_line(level: int, line: Optional[bytes], _user: Optional[int]) -> None:
+        global _callbacks_running
+        if _exiting:
+            return
+        with _callbacks_lock:
+            _callbacks_running += 1
         try:
             text = line.decode("utf-8", "replace") if line else ""  # a copy: `line` dies on return
             prefix = _LINE_PREFIX.match(text)
@@ -192,8 +204,28 @@ def _log_callback(logger: logging.Logger) -> Any:
             _pending.exception = e
         except BaseException:  # a broken handler or filter must not unwind through C
             pass
+        finally:
+            with _callbacks_lock:
+                _callbacks_running -= 1
 
     return _native.LOG_CALLBACK(on_line)
+
+
+@atexit.register
+def _stop_logging_at_exit() -> None:
+    """Before Python < 3.14 finalises, unregister every live client's callback. Afterwards a
+    daemon thread taking the GIL is ended with pthread_exit: inside a callback, that unwinds
+    through the native library's frames and aborts the process. Threads already on their way
+    into a callback are let through (the callback returns at once now)."""
+    global _exiting
+    _exiting = True
+    handles = [h for h in list(_logging_handles) if h.stop_logging()]
+    if not handles:
+        return
+    time.sleep(0.01)  # releases the GIL to threads waiting for it inside a callback
+    deadline = time.monotonic() + 1.0
+    while _callbacks_running and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 class _Handle:
@@ -216,6 +248,17 @@ class _Handle:
             if self._lib.flx_client_set_log_callback(ptr, callback, None) != Status.OK:
                 _raise_last_error(self._lib, "flx_client_set_log_callback")
             self._log_callback = callback
+            _logging_handles.add(self)
+
+    def stop_logging(self) -> bool:
+        """Unregister the log callback (while other threads may be using the handle), keeping it
+        alive for calls already about to use it. True if there was one."""
+        with self._cond:
+            ptr = self._ptr
+            if ptr is None or self._log_callback is None:
+                return False
+            self._lib.flx_client_set_log_callback(ptr, _NO_CALLBACK, None)
+            return True
 
     @property
     def closed(self) -> bool:
