@@ -31,6 +31,8 @@ EXTRA_TESTS :=
 help:
 	@echo "make demo    - build, start a local token server, run the C demo (new, cached, refreshed)"
 	@echo "make test    - install missing tools, build, run every test suite"
+	@echo "make examples - build the C and C++ POS-terminal examples"
+	@echo "make install PREFIX=/usr/local - install the library, headers and flexiti_auth.pc"
 	@echo "make clean   - remove build output"
 
 ## deps: what the suites need on a fresh Debian machine (installed only when missing).

@@ -223,7 +223,9 @@ const char *flx_status_str(int32_t code);
 /**
  * Send this client's log lines to `callback` (NULL: stop). Lines are produced only at or above
  * the "log_level" option (off by default) and never contain a secret. The callback and `user`
- * must stay valid until replaced or until flx_client_free. Returns FLX_OK or
+ * must stay valid until replaced or until flx_client_free; this call returns only once no call of
+ * the previous callback is still running, so its `user` may be freed right after. A callback
+ * must not call flx_client_set_log_callback itself. Returns FLX_OK or
  * FLX_ERR_INVALID_ARGUMENT (NULL handle).
  */
 int32_t flx_client_set_log_callback(struct FlxClient *c, FlxLogCallback callback, void *user);

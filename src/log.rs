@@ -90,6 +90,8 @@ impl Logger {
         self.level.load(Ordering::Relaxed) >= level as u8
     }
 
+    /// Replace the callback; returns once no call of the previous one is still running.
+    /// (A callback must not replace the callback itself: that would wait for itself.)
     pub fn set_callback(&self, cb: Option<Callback>) {
         *self.callback.write() = cb;
     }
@@ -119,8 +121,11 @@ impl Logger {
             // One write per line: with O_APPEND, lines from several processes do not interleave.
             let _ = f.write_all(format!("{line}\n").as_bytes());
         }
-        let cb = self.callback.read().clone();
-        if let Some(cb) = cb {
+        // The read lock is held across the call, so set_callback (a write) returns only once no
+        // call of the old callback is in progress: its user data may then be freed. Recursive,
+        // because a callback may log again through the library.
+        let cb = self.callback.read_recursive();
+        if let Some(cb) = cb.as_ref() {
             cb(level, &line);
         }
     }

@@ -56,7 +56,7 @@ function vercmp(a, b,    na, nb, pa, pb, i, x, y) {
     }
 }
 END {
-    printf "%s: %d imports, newest GLIBC_%s (floor %s); weak unversioned:%s%s\n", lib, imports, newest == "" ? "none" : newest, max, weak_unversioned == "" ? " none" : weak_unversioned, other == "" ? "" : "; other versions:" other
+    printf "%s: %d imports, newest %s (floor GLIBC_%s); weak unversioned:%s%s\n", lib, imports, newest == "" ? "none" : "GLIBC_" newest, max, weak_unversioned == "" ? " none" : weak_unversioned, other == "" ? "" : "; other versions:" other
     if (imports == 0) { print "  no undefined dynamic symbols at all: not a dynamically linked library?"; exit 1 }
     if (bad > 0) { printf "FAIL: %d import(s) would not resolve on glibc %s\n", bad, max; exit 1 }
     printf "OK: loads on glibc %s and newer\n", max

@@ -164,7 +164,12 @@ final class TokenClient
         $this->clientId = $clientId;
         $this->logger = $logger;
         $this->logPath = $logPath;
-        $this->forwardLogs();
+        try {
+            $this->forwardLogs();
+        } catch (\Throwable $e) {
+            $this->__destruct(); // a constructor that throws gets no destructor call
+            throw $e;
+        }
     }
 
     public function __destruct()
@@ -486,28 +491,24 @@ final class TokenClient
         return ['time' => gmdate('Y-m-d\TH:i:s\Z'), 'level' => 'info', 'message' => $line, 'line' => $line];
     }
 
-    /** A private, empty, new file (mode 0600) in sys_get_temp_dir(). */
+    /** A private, empty, new file (mode 0600, unique name) in sys_get_temp_dir(). */
     private static function createLogFile(): string
     {
         $dir = sys_get_temp_dir();
-        for ($attempt = 0; $attempt < 10; $attempt++) {
-            $path = $dir . '/' . self::LOG_FILE_PREFIX . bin2hex(random_bytes(8)) . '.log';
-            $file = @fopen($path, 'xb'); // O_CREAT | O_EXCL: never someone else's file or link
-            if ($file !== false) {
-                fclose($file);
-                if (!@chmod($path, 0600)) {
-                    @unlink($path);
-                    break;
-                }
-
-                return $path;
+        // tempnam() is mkstemp(): created with O_EXCL and mode 0600 at once, never someone
+        // else's file or link. It falls back to another directory with a notice: not wanted.
+        $path = is_dir($dir) && is_writable($dir) ? @tempnam($dir, self::LOG_FILE_PREFIX) : false;
+        if ($path === false || !@chmod($path, 0600)) {
+            if (is_string($path)) {
+                @unlink($path);
             }
+            throw new InvalidArgumentException(
+                sprintf('options logger, log_drain: cannot create a private log file in %s (sys_get_temp_dir())', $dir),
+                FlexitiException::FLX_ERR_INVALID_ARGUMENT
+            );
         }
-        $error = error_get_last();
-        throw new InvalidArgumentException(
-            sprintf('cannot create a log file in %s: %s', $dir, $error['message'] ?? 'unknown error'),
-            FlexitiException::FLX_ERR_INVALID_ARGUMENT
-        );
+
+        return $path;
     }
 
     /** @param mixed $logger */

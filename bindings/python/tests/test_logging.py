@@ -496,6 +496,36 @@ print("end")
     assert out[-1] == "end"
 
 
+EXIT_SCRIPT = """
+import logging, sys, threading, flexiti_auth
+logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format="%(threadName)s %(message)s")
+url = sys.argv[1]
+clients = [flexiti_auth.Client(url, "flexiti-test-client", "flexiti-test-secret") for _ in range(2)]
+for c in clients:
+    c.get_token()
+started = threading.Barrier(5)
+def spin(c):
+    started.wait()
+    while True:  # every call logs a DEBUG line through the callback
+        c.access_token(use_cache=True)
+for i in range(4):
+    threading.Thread(target=spin, args=(clients[i % 2],), daemon=True).start()
+started.wait()
+print("exiting")
+"""
+
+
+def test_interpreter_exit_while_daemon_threads_log_is_clean(token_server):
+    """Python < 3.14 ends daemon threads that take the GIL after finalisation began: inside a log
+    callback that would abort the process. The callbacks are unregistered at exit first."""
+    for _ in range(5):
+        r = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, token_server.url], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-2000:]}"
+        assert r.stderr == ""
+        assert "exiting" in r.stdout.splitlines()
+        assert "decision=cached " in r.stdout
+
+
 def test_without_logging_configured_nothing_is_printed_but_flx_log_still_works(token_server):
     code = f"""
 import flexiti_auth
