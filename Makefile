@@ -26,7 +26,7 @@ export FLEXITI_AUTH_LIB := $(LIB)
 EXTRA_TESTS :=
 -include mk/*.mk
 
-.PHONY: help build deps test test-rust test-c test-headers test-php-header test-token-server demo clean
+.PHONY: help build deps test test-rust test-c test-headers test-php-header test-token-server test-readme demo clean
 
 help:
 	@echo "make demo    - build, start a local token server, run the C demo (new, cached, refreshed)"
@@ -50,7 +50,7 @@ build:
 	$(CARGO) build $(CARGO_FLAGS) --workspace
 	@ln -sf libflexiti_auth.so $(SONAME_LINK)
 
-test: deps build test-headers test-rust test-c test-php-header test-token-server $(EXTRA_TESTS)
+test: deps build test-headers test-rust test-c test-php-header test-token-server test-readme $(EXTRA_TESTS)
 	@echo "make test: every suite passed"
 
 test-rust: build
@@ -59,6 +59,10 @@ test-rust: build
 ## The token server itself, checked with curl (every control endpoint and fault kind).
 test-token-server: build
 	FLEXITI_TOKEN_SERVER=$(TOKEN_SERVER) bash tests/token-server/smoke.sh
+
+## Every example in README.md, run as written.
+test-readme: build deps
+	bash tests/readme/run-examples.sh
 
 ## The committed headers must be what cbindgen generates from the code now.
 test-headers: build

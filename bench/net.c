@@ -1,8 +1,10 @@
 /* The library against the loopback nginx (bench/nginx.sh), from C.
  *
- *   together URL ROUNDS        64 threads asking at once for a token none is held (use_cache,
- *                              warm connection; then a cold handle), and for a refresh
- *                              (use_cache=false, a token held): requests sent per round, latency
+ *   together URL ROUNDS LABEL  64 threads asking at once for a token when none is held
+ *                              (use_cache=true; warm connection, then a cold handle each round),
+ *                              and for a refresh (use_cache=false, a token held): requests the
+ *                              library sent per round, latency of every caller; with an
+ *                              http://127.0.0.1 nginx URL also what nginx counted (stub_status)
  *   sizes URL REPS             round trip (refresh, kept-alive) by access-token size
  *   rt URL CA REPS ID          round trip (refresh, kept-alive), ns per call
  *   probe URL N                N kept-alive requests between two marker writes, for strace
@@ -17,7 +19,7 @@
 #define THREADS 64
 
 static FlxClient *client(const char *url, const char *ca, const char *path) {
-    FlxClient *c = flx_client_new(url, "bench-client", "bench-secret");
+    FlxClient *c = flx_client_new(url, "flexiti-test-client", "flexiti-test-secret");
     if (!c) DIE("flx_client_new: %s", flx_last_error_message());
     if (flx_client_set_option(c, "proxy", "none") != FLX_OK) DIE("proxy: %s", flx_last_error_message());
     if (ca && *ca && flx_client_set_option(c, "ca_file", ca) != FLX_OK) DIE("ca_file: %s", flx_last_error_message());
@@ -101,14 +103,14 @@ static void together_round(FlxClient *c, bool use_cache, double *lat) {
     pthread_barrier_destroy(&barrier);
 }
 
-static void mode_together(const char *url, int rounds) {
+static void mode_together(const char *url, int rounds, const char *label, bool nginx) {
     if (rounds > 200) rounds = 200;
     double *lat = malloc(sizeof *lat * THREADS * (size_t)rounds);
     double *reqs = malloc(sizeof *reqs * (size_t)rounds);
     char id[96];
     const char *kinds[] = {"warm", "cold", "refresh"};
     for (int k = 0; k < 3; k++) {
-        long nginx_before = nginx_requests(url);
+        long nginx_before = nginx ? nginx_requests(url) : 0;
         FlxClient *c = NULL;
         if (k != 1) {
             c = client(url, NULL, NULL);
@@ -125,15 +127,18 @@ static void mode_together(const char *url, int rounds) {
             if (k == 1) { flx_client_free(c); c = NULL; }
         }
         if (c) flx_client_free(c);
-        long nginx_seen = nginx_requests(url) - nginx_before - 1 - (k != 1 ? 1 : 0);
-        snprintf(id, sizeof id, "c.together.%s.requests", kinds[k]);
+        snprintf(id, sizeof id, "c.together.%s.%s.requests", label, kinds[k]);
         emit(id, "requests", reqs, rounds);
-        snprintf(id, sizeof id, "c.together.%s.latency", kinds[k]);
+        snprintf(id, sizeof id, "c.together.%s.%s.latency", label, kinds[k]);
         emit(id, "us", lat, THREADS * rounds);
-        snprintf(id, sizeof id, "c.together.%s.nginx_requests", kinds[k]);
-        emit1(id, "requests", (double)nginx_seen);
-        snprintf(id, sizeof id, "c.together.%s.library_requests", kinds[k]);
+        snprintf(id, sizeof id, "c.together.%s.%s.library_requests", label, kinds[k]);
         emit1(id, "requests", (double)lib_total);
+        if (nginx) {
+            /* minus this status request, and the warm-up request of the warm and refresh kinds */
+            long seen = nginx_requests(url) - nginx_before - 1 - (k != 1 ? 1 : 0);
+            snprintf(id, sizeof id, "c.together.%s.%s.server_requests", label, kinds[k]);
+            emit1(id, "requests", (double)seen);
+        }
     }
     free(lat);
     free(reqs);
@@ -182,7 +187,7 @@ static void mode_probe(const char *url, const char *ca, long n) {
 int main(int argc, char **argv) {
     if (argc < 3) DIE("usage: %s together|sizes|rt|probe URL ...", argv[0]);
     const char *mode = argv[1], *url = argv[2];
-    if (!strcmp(mode, "together")) mode_together(url, argc > 3 ? atoi(argv[3]) : 20);
+    if (!strcmp(mode, "together") && argc > 4) mode_together(url, atoi(argv[3]), argv[4], argc > 5 && !strcmp(argv[5], "nginx"));
     else if (!strcmp(mode, "sizes")) mode_sizes(url, argc > 3 ? atoi(argv[3]) : 7);
     else if (!strcmp(mode, "rt") && argc > 5) mode_rt(url, argv[3], atoi(argv[4]), argv[5]);
     else if (!strcmp(mode, "probe")) mode_probe(url, argc > 4 ? argv[4] : NULL, argc > 3 ? atol(argv[3]) : 100);

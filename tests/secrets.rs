@@ -427,3 +427,80 @@ fn no_secret_on_stderr_with_flx_log() {
     t.assert_clean();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- the leaks above, one test each -------------------------------------------------------
+
+/// A single-purpose client for the focused tests: a server with a unique secret, a held token.
+fn focused() -> (TokenServer, Handle, String, String, String) {
+    let secret = format!("cs-{}", random_hex(40));
+    let server = TokenServer::start_with(&["--client-secret", &secret]);
+    let h = Handle::new(&server.url, CLIENT_ID, &secret);
+    assert_eq!(h.set("max_retries", "0"), OK);
+    let held: Value = serde_json::from_str(&h.token(false).unwrap()).unwrap();
+    let access = held["access_token"].as_str().unwrap().to_owned();
+    let refresh = held["refresh_token"].as_str().unwrap().to_owned();
+    (server, h, secret, access, refresh)
+}
+
+/// Error descriptions are cut at 300 characters; a secret the cut falls into must not leave
+/// its first part behind (the redaction has to happen before the cut).
+#[test]
+fn an_echo_cut_at_the_300_char_limit_leaves_no_part_of_a_secret() {
+    let (server, h, secret, access, _) = focused();
+    let mut t = Transcript::default();
+    t.secret(&secret);
+    t.secret(&access);
+    for (pad, what) in [(280, &secret), (285, &access)] {
+        let body = json!({"error": "invalid_request", "error_description": format!("{}{what}", "p".repeat(pad))}).to_string();
+        server.faults(json!([{"status": 400, "body": body, "count": 2}]));
+        assert!(h.token(false).is_none());
+        t.failed(&format!("description cut inside a secret (pad {pad})"));
+        server.delete("faults");
+    }
+    t.assert_clean();
+    h.free();
+}
+
+/// The held token's refresh_token is a secret even when this call does not send it (an
+/// expired token is replaced through client_credentials): an echo of it is redacted too.
+#[test]
+fn the_refresh_token_of_an_expired_held_token_is_redacted_too() {
+    let (server, h, secret, access, refresh) = focused();
+    let mut s: Value = serde_json::from_str(&h.export().unwrap()).unwrap();
+    s["created_at"] = json!(unix_now() - 5000);
+    assert_eq!(h.import(&s.to_string()), OK);
+    let mut t = Transcript::default();
+    for x in [&secret, &access, &refresh] {
+        t.secret(x);
+    }
+    let body = json!({"url": "/flexiti/online-api/oauth/token", "message": format!("stale session {refresh}"), "error": "invalid_role"}).to_string();
+    server.faults(json!([{"status": 409, "body": body}]));
+    assert!(h.token(false).is_none());
+    assert_eq!(server.grants(), ["client_credentials", "client_credentials"]);
+    t.failed("echo of the held refresh token on client_credentials");
+    t.assert_clean();
+    h.free();
+}
+
+/// A password in api_url (user:password@host) is refused, and never repeated in the message,
+/// whatever else is wrong with the URL.
+#[test]
+fn credentials_in_api_url_never_appear_in_messages() {
+    let pass = format!("up-{}", random_hex(24));
+    let mut t = Transcript::default();
+    t.secret(&pass);
+    for url in [
+        format!("https://user:{pass}@posapi.flexiti.fi/"),
+        format!("http://user:{pass}@posapi.flexiti.fi/"),
+        format!("ftp://user:{pass}@posapi.flexiti.fi/"),
+        format!("https://user:{pass}@posapi.flexiti.fi/?q=1"),
+        format!("https://user:{pass}@posapi.flexiti.fi/#top"),
+        format!("https://user:{pass}@/"),
+        format!("https://user:{pass}@posapi flexiti.fi/"),
+    ] {
+        let c = flexiti_auth::ffi::flx_client_new(cstr(&url).as_ptr(), cstr(CLIENT_ID).as_ptr(), cstr("s3cret-value").as_ptr());
+        assert!(c.is_null(), "api_url with credentials accepted: {url}");
+        assert_eq!(t.failed("api_url with credentials"), INVALID);
+    }
+    t.assert_clean();
+}

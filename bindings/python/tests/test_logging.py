@@ -503,14 +503,21 @@ url = sys.argv[1]
 clients = [flexiti_auth.Client(url, "flexiti-test-client", "flexiti-test-secret") for _ in range(2)]
 for c in clients:
     c.get_token()
-started = threading.Barrier(5)
+logging_threads = set()
+busy = threading.Event()
+class Watch(logging.Filter):
+    def filter(self, record):
+        logging_threads.add(record.threadName)
+        if len(logging_threads) >= 5:  # MainThread and the 4 spinners
+            busy.set()
+        return True
+logging.getLogger("flexiti_auth").addFilter(Watch())
 def spin(c):
-    started.wait()
     while True:  # every call logs a DEBUG line through the callback
         c.access_token(use_cache=True)
 for i in range(4):
     threading.Thread(target=spin, args=(clients[i % 2],), daemon=True).start()
-started.wait()
+assert busy.wait(20)
 print("exiting")
 """
 
