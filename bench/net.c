@@ -3,8 +3,9 @@
  *   together URL ROUNDS LABEL  64 threads asking at once for a token when none is held
  *                              (use_cache=true; warm connection, then a cold handle each round),
  *                              and for a refresh (use_cache=false, a token held): requests the
- *                              library sent per round, latency of every caller; with an
- *                              http://127.0.0.1 nginx URL also what nginx counted (stub_status)
+ *                              library sent per round, latency of every caller, and what the
+ *                              server counted (LABEL nginx: stub_status; else the token server's
+ *                              /_control/stats)
  *   sizes URL REPS             round trip (refresh, kept-alive) by access-token size
  *   rt URL CA REPS ID          round trip (refresh, kept-alive), ns per call
  *   probe URL N                N kept-alive requests between two marker writes, for strace
@@ -48,26 +49,33 @@ static long library_requests(FlxClient *c) {
     return total;
 }
 
-/* Requests nginx has handled (stub_status), this status request included. */
-static long nginx_requests(const char *url) {
+/* Token requests the server has handled: nginx's stub_status (every request, this status request
+ * included) or the token server's /_control/stats (token requests only). */
+static long server_requests(const char *url, bool nginx) {
     int port = 0;
     if (sscanf(url, "http://127.0.0.1:%d", &port) != 1) DIE("need an http://127.0.0.1:PORT/ url, got %s", url);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) DIE("connect to nginx failed");
-    const char *req = "GET /_status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) DIE("connect to the server failed");
+    char req[128];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", nginx ? "/_status" : "/_control/stats");
     if (write(fd, req, strlen(req)) < 0) DIE("write");
-    char buf[2048];
+    char buf[4096];
     size_t got = 0;
     ssize_t n;
     while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
     buf[got] = 0;
     close(fd);
-    const char *at = strstr(buf, "requests\n");
-    long acc, handled, reqs;
-    if (!at || sscanf(at + 9, " %ld %ld %ld", &acc, &handled, &reqs) != 3) DIE("bad stub_status answer");
-    return reqs;
+    if (nginx) {
+        const char *at = strstr(buf, "requests\n");
+        long acc, handled, reqs;
+        if (!at || sscanf(at + 9, " %ld %ld %ld", &acc, &handled, &reqs) != 3) DIE("bad stub_status answer");
+        return reqs - 1; /* without this status request */
+    }
+    const char *at = strstr(buf, "\"token_requests\":");
+    if (!at) DIE("bad /_control/stats answer");
+    return strtol(at + strlen("\"token_requests\":"), NULL, 10);
 }
 
 struct together {
@@ -110,7 +118,7 @@ static void mode_together(const char *url, int rounds, const char *label, bool n
     char id[96];
     const char *kinds[] = {"warm", "cold", "refresh"};
     for (int k = 0; k < 3; k++) {
-        long nginx_before = nginx ? nginx_requests(url) : 0;
+        long server_before = server_requests(url, nginx);
         FlxClient *c = NULL;
         if (k != 1) {
             c = client(url, NULL, NULL);
@@ -133,12 +141,10 @@ static void mode_together(const char *url, int rounds, const char *label, bool n
         emit(id, "us", lat, THREADS * rounds);
         snprintf(id, sizeof id, "c.together.%s.%s.library_requests", label, kinds[k]);
         emit1(id, "requests", (double)lib_total);
-        if (nginx) {
-            /* minus this status request, and the warm-up request of the warm and refresh kinds */
-            long seen = nginx_requests(url) - nginx_before - 1 - (k != 1 ? 1 : 0);
-            snprintf(id, sizeof id, "c.together.%s.%s.server_requests", label, kinds[k]);
-            emit1(id, "requests", (double)seen);
-        }
+        /* minus the "before" status request (nginx) and the warm-up request of warm and refresh */
+        long seen = server_requests(url, nginx) - server_before - (nginx ? 1 : 0) - (k != 1 ? 1 : 0);
+        snprintf(id, sizeof id, "c.together.%s.%s.server_requests", label, kinds[k]);
+        emit1(id, "requests", (double)seen);
     }
     free(lat);
     free(reqs);

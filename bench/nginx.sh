@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Loopback nginx answering the token endpoint with a fixed token, over HTTP and HTTPS.
-#   source bench/nginx.sh; nginx_start DIR [CPU]   → sets NGINX_HTTP_URL, NGINX_HTTPS_URL, NGINX_CA
+#   source bench/nginx.sh; nginx_start DIR   → sets NGINX_HTTP_URL, NGINX_HTTPS_URL, NGINX_CA,
+#                                              NGINX_WORKER (pid of its one worker process)
 #   nginx_stop
 # The HTTPS certificate is a leaf (SAN IP:127.0.0.1, DNS:localhost) signed by a throwaway local
 # CA (rustls refuses a self-signed CA certificate used as the server's own). ECDSA P-256: the
@@ -17,7 +18,7 @@ nginx_token_json() {
 }
 
 nginx_start() {
-  local dir=$1 cpu=${2:-}
+  local dir=$1
   mkdir -p "$dir/logs" "$dir/tokens" "$dir/tmp"
   # Certificates: local CA, then a leaf for 127.0.0.1 / localhost.
   openssl ecparam -name prime256v1 -genkey -noout -out "$dir/ca.key" 2>/dev/null
@@ -37,11 +38,8 @@ nginx_start() {
   http_port=$(nginx_free_port); https_port=$(nginx_free_port)
   local fixed
   fixed=$(cat "$dir/tokens/t40.json")
-  local affinity=""
-  [ -n "$cpu" ] && affinity="worker_cpu_affinity $(python3 -c "print(bin(1<<$cpu)[2:])");"
   cat > "$dir/nginx.conf" <<CONF
 worker_processes 1;
-$affinity
 daemon on;
 pid $dir/nginx.pid;
 error_log $dir/logs/error.log warn;
@@ -85,7 +83,10 @@ CONF
   NGINX_CA="$dir/ca.pem"
   local i
   for i in $(seq 50); do
-    curl -s -o /dev/null --noproxy '*' "${NGINX_HTTP_URL}_status" && return 0
+    if curl -s -o /dev/null --noproxy '*' "${NGINX_HTTP_URL}_status"; then
+      NGINX_WORKER=$(pgrep -P "$(cat "$dir/nginx.pid")" | head -n 1)
+      [ -n "$NGINX_WORKER" ] && return 0
+    fi
     sleep 0.1
   done
   echo "nginx did not answer on $NGINX_HTTP_URL" >&2

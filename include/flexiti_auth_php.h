@@ -196,10 +196,13 @@ const char *flx_status_str(int32_t code);
  * the "log_level" option (off by default) and never contain a secret. The callback and `user`
  * must stay valid until replaced or until flx_client_free; this call returns only once no call of
  * the previous callback is still running, so its `user` may be freed right after. A callback
- * must not call flx_client_set_log_callback itself. Returns FLX_OK or
+ * must not call flx_client_set_log_callback itself, and must return normally: no longjmp, no
+ * C++ exception, no pthread_exit out of it (unwinding through the library aborts the process). Returns FLX_OK or
  * FLX_ERR_INVALID_ARGUMENT (NULL handle).
  */
-int32_t flx_client_set_log_callback(struct FlxClient *c, FlxLogCallback callback, void *user);
+int32_t flx_client_set_log_callback(struct FlxClient *c,
+                                    FlxLogCallback callback,
+                                    void *user);
 
 /**
  * Counters as JSON, cheap enough for every health check:

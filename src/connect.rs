@@ -54,7 +54,12 @@ impl Resolver for SharedResolver {
                 return Ok(addrs.clone());
             }
         }
-        let addrs = self.0.inner.resolve(uri, config, timeout)?;
+        // A lookup failure surfaces from std as a bare I/O error; name it, so callers know the
+        // request never left (and a single-use refresh token was not spent).
+        let addrs = self.0.inner.resolve(uri, config, timeout).map_err(|e| match e {
+            ureq::Error::Io(_) => ureq::Error::HostNotFound,
+            other => other,
+        })?;
         *self.0.cache.lock() = Some((key, addrs.clone(), Instant::now()));
         Ok(addrs)
     }

@@ -349,7 +349,8 @@ impl UserPtr {
 /// the "log_level" option (off by default) and never contain a secret. The callback and `user`
 /// must stay valid until replaced or until flx_client_free; this call returns only once no call of
 /// the previous callback is still running, so its `user` may be freed right after. A callback
-/// must not call flx_client_set_log_callback itself. Returns FLX_OK or
+/// must not call flx_client_set_log_callback itself, and must return normally: no longjmp, no
+/// C++ exception, no pthread_exit out of it (unwinding through the library aborts the process). Returns FLX_OK or
 /// FLX_ERR_INVALID_ARGUMENT (NULL handle).
 #[no_mangle]
 pub extern "C" fn flx_client_set_log_callback(c: *mut FlxClient, callback: FlxLogCallback, user: *mut c_void) -> i32 {

@@ -444,7 +444,8 @@ fn parse_http_date(v: &str) -> Option<i64> {
     let month = MONTHS.iter().position(|m| *m == parts[2])? as i64 + 1;
     let year: i64 = parts[3].parse().ok()?;
     let hms: Vec<i64> = parts[4].split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    if hms.len() != 3 || !(1..=31).contains(&day) || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
+    // Four-digit years only (IMF-fixdate): no arithmetic on absurd values.
+    if hms.len() != 3 || !(1..=31).contains(&day) || !(1900..=9999).contains(&year) || hms.iter().any(|v| *v < 0) || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
         return None;
     }
     Some(days_from_civil(year, month, day) * 86400 + hms[0] * 3600 + hms[1] * 60 + hms[2])

@@ -70,7 +70,10 @@ final class TokenClient
     /** The private file the library appends its lines to (null: no logger, no drain). */
     private ?string $logPath = null;
 
-    /** How far $logPath has been read: the byte after the last complete line forwarded. */
+    /** @var resource|null $logPath open for reading, from the constructor to the destructor */
+    private $logReader = null;
+
+    /** How far $logPath has been read: the byte after the last complete line read. */
     private int $logOffset = 0;
 
     /**
@@ -146,6 +149,14 @@ final class TokenClient
         try {
             if ($capture) {
                 $logPath = self::createLogFile();
+                $reader = @fopen($logPath, 'rb');
+                if ($reader === false) {
+                    throw new InvalidArgumentException(
+                        'options logger, log_drain: cannot read back the private log file',
+                        FlexitiException::FLX_ERR_INVALID_ARGUMENT
+                    );
+                }
+                $this->logReader = $reader;
                 $this->set($handle, 'log_file', $logPath);
             }
             foreach ($libraryOptions as $name => $value) {
@@ -154,6 +165,10 @@ final class TokenClient
         } catch (\Throwable $e) {
             // A constructor that throws gets no destructor call.
             $this->ffi->flx_client_free($handle);
+            if ($this->logReader !== null) {
+                fclose($this->logReader);
+                $this->logReader = null;
+            }
             if ($logPath !== null) {
                 @unlink($logPath);
             }
@@ -165,7 +180,9 @@ final class TokenClient
         $this->logger = $logger;
         $this->logPath = $logPath;
         try {
-            $this->forwardLogs();
+            if ($logger !== null) {
+                $this->forwardLogs();
+            }
         } catch (\Throwable $e) {
             $this->__destruct(); // a constructor that throws gets no destructor call
             throw $e;
@@ -178,6 +195,11 @@ final class TokenClient
             $handle = $this->handle;
             $this->handle = null;
             $this->ffi->flx_client_free($handle); // closes the log file
+        }
+        if ($this->logReader !== null) {
+            $reader = $this->logReader;
+            $this->logReader = null;
+            fclose($reader);
         }
         if ($this->logPath !== null) {
             $path = $this->logPath;
@@ -413,7 +435,8 @@ final class TokenClient
     }
 
     /**
-     * Run one library call, then forward the log lines it wrote, even when it throws.
+     * Run one library call, then forward the log lines it wrote to the logger, even when it
+     * throws (so the error line reaches the logger before the exception reaches the caller).
      *
      * @template T
      *
@@ -423,8 +446,8 @@ final class TokenClient
      */
     private function logged(\Closure $call)
     {
-        if ($this->logPath === null) {
-            return $call();
+        if ($this->logger === null) {
+            return $call(); // no logger: the lines wait for drainLogs()
         }
         try {
             return $call();
@@ -441,25 +464,20 @@ final class TokenClient
      */
     private function forwardLogs(): array
     {
-        if ($this->logPath === null) {
+        if ($this->logReader === null) {
             return [];
         }
-        $file = @fopen($this->logPath, 'rb');
-        if ($file === false) {
-            return []; // removed behind our back (e.g. a tmp cleaner): nothing to read
+        // The file stays open: one fstat() when nothing was written, and still readable if a
+        // tmp cleaner unlinks it (the library's descriptor and this one share the inode).
+        $stat = fstat($this->logReader);
+        $size = is_array($stat) ? $stat['size'] : 0;
+        if ($size < $this->logOffset) {
+            $this->logOffset = 0; // truncated behind our back: start over
         }
-        try {
-            $size = fstat($file)['size'] ?? 0;
-            if ($size < $this->logOffset) {
-                $this->logOffset = 0; // truncated behind our back: start over
-            }
-            if ($size === $this->logOffset || fseek($file, $this->logOffset) !== 0) {
-                return [];
-            }
-            $chunk = (string) stream_get_contents($file);
-        } finally {
-            fclose($file);
+        if ($size === $this->logOffset || fseek($this->logReader, $this->logOffset) !== 0) {
+            return [];
         }
+        $chunk = (string) stream_get_contents($this->logReader);
         $end = strrpos($chunk, "\n");
         if ($end === false) {
             return []; // a line still being written: next time

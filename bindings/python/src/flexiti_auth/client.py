@@ -55,9 +55,6 @@ _pending = threading.local()
 # Handles with a log callback, for the interpreter-exit hook (_stop_logging_at_exit).
 _logging_handles: "weakref.WeakSet[_Handle]" = weakref.WeakSet()
 _exiting = False
-# Callbacks running now (a handler may release the GIL, e.g. while writing).
-_callbacks_running = 0
-_callbacks_lock = threading.Lock()
 # A NULL FlxLogCallback (ctypes refuses None for a function pointer argument).
 _NO_CALLBACK = _native.LOG_CALLBACK()
 
@@ -187,11 +184,8 @@ def _log_callback(logger: logging.Logger) -> Any:
     an unclosed Client can still be garbage-collected) and never raises into C."""
 
     def on_line(level: int, line: Optional[bytes], _user: Optional[int]) -> None:
-        global _callbacks_running
         if _exiting:
             return
-        with _callbacks_lock:
-            _callbacks_running += 1
         try:
             text = line.decode("utf-8", "replace") if line else ""  # a copy: `line` dies on return
             prefix = _LINE_PREFIX.match(text)
@@ -204,28 +198,19 @@ def _log_callback(logger: logging.Logger) -> Any:
             _pending.exception = e
         except BaseException:  # a broken handler or filter must not unwind through C
             pass
-        finally:
-            with _callbacks_lock:
-                _callbacks_running -= 1
 
     return _native.LOG_CALLBACK(on_line)
 
 
 @atexit.register
 def _stop_logging_at_exit() -> None:
-    """Before Python < 3.14 finalises, unregister every live client's callback. Afterwards a
-    daemon thread taking the GIL is ended with pthread_exit: inside a callback, that unwinds
-    through the native library's frames and aborts the process. Threads already on their way
-    into a callback are let through (the callback returns at once now)."""
+    """Before Python (< 3.14) finalises, unregister every live client's callback: afterwards a
+    daemon thread taking the GIL is ended with pthread_exit, and inside a callback that unwinds
+    through the native library's frames and aborts the process."""
     global _exiting
-    _exiting = True
-    handles = [h for h in list(_logging_handles) if h.stop_logging()]
-    if not handles:
-        return
-    time.sleep(0.01)  # releases the GIL to threads waiting for it inside a callback
-    deadline = time.monotonic() + 1.0
-    while _callbacks_running and time.monotonic() < deadline:
-        time.sleep(0.005)
+    _exiting = True  # callbacks still running return at once
+    for handle in list(_logging_handles):
+        handle.stop_logging()
 
 
 class _Handle:
@@ -250,15 +235,18 @@ class _Handle:
             self._log_callback = callback
             _logging_handles.add(self)
 
-    def stop_logging(self) -> bool:
-        """Unregister the log callback (while other threads may be using the handle), keeping it
-        alive for calls already about to use it. True if there was one."""
-        with self._cond:
-            ptr = self._ptr
-            if ptr is None or self._log_callback is None:
-                return False
-            self._lib.flx_client_set_log_callback(ptr, _NO_CALLBACK, None)
-            return True
+    def stop_logging(self) -> None:
+        """Stop the library's logging while other threads may be using the handle. Level off
+        first (no new line starts), then the callback unregistered: the library returns once no
+        call of it is running (releasing the GIL meanwhile, so they can finish)."""
+        if self._log_callback is None:
+            return
+        try:
+            with self.use() as ptr:
+                self._lib.flx_client_set_option(ptr, b"log_level", b"off")
+                self._lib.flx_client_set_log_callback(ptr, _NO_CALLBACK, None)
+        except InvalidArgumentError:  # closed meanwhile: close() unregistered it
+            pass
 
     @property
     def closed(self) -> bool:

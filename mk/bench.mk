@@ -1,0 +1,11 @@
+## The performance benchmark (issue "Performance"; results and how to read them: BENCHMARKS.md).
+##   make bench     install what is missing, build the release library, run bench/run.sh: every
+##                  measurement, then the table (also in build/bench/table.md). About 3 minutes.
+## Never part of `make test`: the figures are goals of the benchmark, not timed assertions. The
+## run fails only when the library's round trip through PHP FFI exceeds 1.2x the kept-alive curl
+## floor. FLX_BENCH_QUICK=1 makes a short smoke run.
+.PHONY: bench
+bench: deps
+	bash bench/deps.sh
+	$(MAKE) --no-print-directory build PROFILE=release
+	bash bench/run.sh $(TARGET_DIR)/release/libflexiti_auth.so
