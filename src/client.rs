@@ -6,26 +6,12 @@ use crate::error::{redact, Error, FlxStatus, Result};
 use crate::log::{token_hint, Level, Logger};
 use crate::options::{Affects, Options};
 use crate::stats::{bump, Stats};
+use crate::secret::SecretString;
 use crate::session;
 use crate::token::{decide, Decision, HeldToken};
 use crate::transport::{form_encode, Endpoint, Observer, TokenRequest, Transport};
 use parking_lot::Mutex;
 use std::sync::Arc;
-
-/// The client_secret, overwritten with zeros when the client is dropped.
-struct Secret(String);
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        // SAFETY: writing zero bytes keeps the String valid UTF-8; volatile so it is not elided.
-        unsafe {
-            for b in self.0.as_bytes_mut() {
-                std::ptr::write_volatile(b, 0);
-            }
-        }
-        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
-    }
-}
 
 type Outcome = Result<(Arc<HeldToken>, Decision)>;
 
@@ -61,7 +47,7 @@ impl Inner {
 pub struct Client {
     endpoint: Endpoint,
     client_id: String,
-    client_secret: Secret,
+    client_secret: SecretString,
     inner: Mutex<Inner>,
     pub logger: Logger,
     pub stats: Stats,
@@ -74,8 +60,10 @@ struct Plan {
     scope: Option<String>,
     max_retries: u32,
     refresh_token: Option<String>,
-    /// Secrets to scrub from any message this flight produces.
+    /// Secrets to scrub from any message this flight produces: the held token's, whatever
+    /// the decision (an expired token's refresh token is still a secret).
     held_access_token: Option<String>,
+    held_refresh_token: Option<String>,
 }
 
 impl Client {
@@ -93,7 +81,7 @@ impl Client {
         Ok(Client {
             endpoint,
             client_id: client_id.to_owned(),
-            client_secret: Secret(client_secret.to_owned()),
+            client_secret: SecretString::new(client_secret.to_owned()),
             inner: Mutex::new(Inner {
                 options: Options::default(),
                 token: None,
@@ -112,7 +100,7 @@ impl Client {
     /// Emit a log line built lazily, with every secret this client knows scrubbed from it.
     fn log(&self, level: Level, extra_secrets: &[&str], line: &dyn Fn() -> String) {
         if self.logger.enabled(level) {
-            let mut secrets = vec![self.client_secret.0.as_str()];
+            let mut secrets = vec![self.client_secret.as_str()];
             secrets.extend_from_slice(extra_secrets);
             self.logger.emit(level, &redact(&line(), &secrets));
         }
@@ -223,6 +211,7 @@ impl Client {
                 max_retries: inner.options.max_retries,
                 refresh_token: if decision == Decision::Refresh { held.and_then(|t| t.refresh_token.clone()) } else { None },
                 held_access_token: held.map(|t| t.access_token.clone()),
+                held_refresh_token: held.and_then(|t| t.refresh_token.clone()),
             }
         };
 
@@ -253,7 +242,7 @@ impl Client {
     }
 
     fn record_outcome(&self, result: &Outcome, plan: &Plan) {
-        let held: Vec<&str> = [plan.refresh_token.as_deref(), plan.held_access_token.as_deref()].into_iter().flatten().collect();
+        let held: Vec<&str> = [plan.held_refresh_token.as_deref(), plan.held_access_token.as_deref()].into_iter().flatten().collect();
         match result {
             Ok((t, decision)) => {
                 bump(match decision {
@@ -281,18 +270,18 @@ impl Client {
     /// Talk to the token endpoint: the refresh grant when planned, falling back once to
     /// client_credentials when it is refused; client_credentials otherwise.
     fn exchange(&self, plan: &Plan, refresh_spent: &mut bool) -> Outcome {
-        let secrets: Vec<&str> = [Some(self.client_secret.0.as_str()), plan.refresh_token.as_deref(), plan.held_access_token.as_deref()]
+        let secrets: Vec<&str> = [Some(self.client_secret.as_str()), plan.held_refresh_token.as_deref(), plan.held_access_token.as_deref()]
             .into_iter()
             .flatten()
             .collect();
         let log = |level: Level, line: &dyn Fn() -> String| self.log(level, &secrets, line);
-        let obs = Observer { stats: &self.stats, log: &log };
+        let obs = Observer { stats: &self.stats, log: &log, secrets: &secrets };
         if let Some(refresh_token) = &plan.refresh_token {
             let mut fields = vec![
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token.as_str()),
                 ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.0.as_str()),
+                ("client_secret", self.client_secret.as_str()),
             ];
             if let Some(scope) = &plan.scope {
                 fields.push(("scope", scope.as_str()));
@@ -329,7 +318,7 @@ impl Client {
         let mut fields = vec![
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.0.as_str()),
+            ("client_secret", self.client_secret.as_str()),
         ];
         if let Some(scope) = &plan.scope {
             fields.push(("scope", scope.as_str()));

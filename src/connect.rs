@@ -6,6 +6,7 @@
 //! form body separately: two TLS records, two syscalls, the server woken twice. A token client
 //! talks to one host, so both are cheap to avoid. (ureq's `unversioned` API: pinned to ~3.5.)
 
+use crate::secret::wipe;
 use parking_lot::Mutex;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -74,13 +75,14 @@ impl Connector<Box<dyn Transport>> for CoalescingConnector {
     type Out = Coalescing;
 
     fn connect(&self, _details: &ConnectionDetails, chained: Option<Box<dyn Transport>>) -> Result<Option<Coalescing>, ureq::Error> {
-        Ok(chained.map(|inner| Coalescing { inner, pending: Vec::new() }))
+        Ok(chained.map(|inner| Coalescing { inner, pending: Vec::with_capacity(16 * 1024) }))
     }
 }
 
 #[derive(Debug)]
 pub struct Coalescing {
     inner: Box<dyn Transport>,
+    /// Sized once, so growing it never frees a block holding part of a request.
     pending: Vec<u8>,
 }
 
@@ -94,11 +96,21 @@ impl Coalescing {
                 return Err(ureq::Error::Io(std::io::Error::other("transport has no output buffer")));
             }
             out[..n].copy_from_slice(&self.pending[sent..sent + n]);
-            self.inner.transmit_output(n, timeout)?;
+            let result = self.inner.transmit_output(n, timeout);
+            // Request bodies carry the client_secret: leave no copy in reusable buffers.
+            wipe(&mut self.inner.buffers().output()[..n]);
+            result?;
             sent += n;
         }
+        wipe(&mut self.pending);
         self.pending.clear();
         Ok(())
+    }
+}
+
+impl Drop for Coalescing {
+    fn drop(&mut self) {
+        wipe(&mut self.pending);
     }
 }
 
@@ -110,6 +122,7 @@ impl Transport for Coalescing {
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
         let out = self.inner.buffers().output();
         self.pending.extend_from_slice(&out[..amount]);
+        wipe(&mut out[..amount]);
         // Token requests are a few hundred bytes; anything large goes out without delay.
         if self.pending.len() > 64 * 1024 {
             self.flush(timeout)?;

@@ -11,6 +11,7 @@ pub mod expiry;
 pub mod ffi;
 pub mod log;
 pub mod options;
+pub mod secret;
 pub mod session;
 pub mod stats;
 pub mod token;

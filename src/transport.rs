@@ -3,6 +3,7 @@
 
 use crate::clock::Now;
 use crate::log::Level;
+use crate::secret::SecretString;
 use crate::stats::{bump, Stats};
 use crate::error::{Error, FlxStatus, Result};
 use crate::options::{Options, ProxySetting};
@@ -33,6 +34,16 @@ pub struct Endpoint {
 impl Endpoint {
     pub fn parse(api_url: &str) -> Result<Endpoint> {
         let trimmed = api_url.trim();
+        // User credentials in the URL would be echoed by every message below: refuse them first,
+        // without repeating the URL.
+        if let Some(authority_end) = trimmed.find("://").map(|i| i + 3) {
+            let authority = trimmed[authority_end..].split(['/', '?', '#']).next().unwrap_or("");
+            if authority.contains('@') {
+                return Err(Error::invalid("api_url must not carry user credentials (user:password@host)"));
+            }
+        } else if trimmed.contains('@') {
+            return Err(Error::invalid("api_url must not carry user credentials"));
+        }
         let uri: Uri = trimmed
             .parse()
             .map_err(|_| Error::invalid(format!("api_url {trimmed:?} is not a valid URL")))?;
@@ -44,9 +55,6 @@ impl Endpoint {
         let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| Error::invalid(format!("api_url {trimmed:?} has no host")))?;
         if uri.query().is_some() || trimmed.contains('#') {
             return Err(Error::invalid(format!("api_url {trimmed:?} must not carry a query or fragment")));
-        }
-        if trimmed.contains('@') {
-            return Err(Error::invalid("api_url must not carry user credentials"));
         }
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         if !https && !is_loopback(&host) {
@@ -177,7 +185,7 @@ impl Transport {
             made += 1;
             obs.stats.count_request(req.grant);
             let started = Instant::now();
-            let outcome = self.attempt(req);
+            let outcome = self.attempt(req, obs.secrets);
             let ms = started.elapsed().as_millis();
             let f = match outcome {
                 Ok(m) => {
@@ -212,7 +220,7 @@ impl Transport {
     }
 
     /// One request. On success, also the moment it was sent (the token's created_at).
-    fn attempt(&self, req: &TokenRequest) -> std::result::Result<(Map<String, Value>, Now, u16), Failure> {
+    fn attempt(&self, req: &TokenRequest, secrets: &[&str]) -> std::result::Result<(Map<String, Value>, Now, u16), Failure> {
         let sent_at = Now::read();
         let started = Instant::now();
         let sent = self
@@ -220,7 +228,7 @@ impl Transport {
             .post(&req.url)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("x-reference-id", new_reference_id())
-            .send(req.form.as_bytes());
+            .send(req.form.as_str().as_bytes());
         let mut resp = match sent {
             Ok(r) => r,
             Err(e) => {
@@ -264,7 +272,7 @@ impl Transport {
             });
         }
         // An error answer: its body only serves the message, so a failure to read it is no matter.
-        let detail = body.ok().map(|b| error_detail(&b)).unwrap_or_default();
+        let detail = body.ok().map(|b| error_detail(&b, secrets)).unwrap_or_default();
         let error_code = detail.code.clone().unwrap_or_default();
         let transient = status >= 500 || status == 408 || status == 429;
         let auth = matches!(status, 400 | 401 | 403 | 409)
@@ -296,14 +304,17 @@ fn backoff(attempt: u32) -> Duration {
 pub struct Observer<'a> {
     pub stats: &'a Stats,
     pub log: &'a dyn Fn(Level, &dyn Fn() -> String),
+    /// Redacted from what the server says before it is cut short (a cut could hide a secret
+    /// from a later redaction and leave a piece of it).
+    pub secrets: &'a [&'a str],
 }
 
 /// One token request, ready to send.
 pub struct TokenRequest {
     pub url: String,
     pub grant: &'static str,
-    /// The form-encoded body.
-    pub form: String,
+    /// The form-encoded body (it carries the client_secret: wiped when dropped).
+    pub form: SecretString,
     pub max_retries: u32,
     /// The form carries a single-use refresh token: never resend it once it may have arrived.
     pub single_use: bool,
@@ -402,11 +413,11 @@ impl ErrorDetail {
     }
 }
 
-fn error_detail(body: &[u8]) -> ErrorDetail {
+fn error_detail(body: &[u8], secrets: &[&str]) -> ErrorDetail {
     let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(body) else {
         return ErrorDetail::default();
     };
-    let field = |k: &str| m.get(k).and_then(Value::as_str).map(|s| clip(s, 300));
+    let field = |k: &str| m.get(k).and_then(Value::as_str).map(|s| clip(&crate::error::redact(s, secrets), 300));
     ErrorDetail { code: field("error"), text: field("error_description").or_else(|| field("message")) }
 }
 
@@ -462,9 +473,11 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146097 + doe - 719468
 }
 
-/// application/x-www-form-urlencoded.
-pub fn form_encode(pairs: &[(&str, &str)]) -> String {
-    let mut out = String::new();
+/// application/x-www-form-urlencoded. Sized up front: a growing buffer would leave pieces of
+/// the secret in the blocks it outgrew.
+pub fn form_encode(pairs: &[(&str, &str)]) -> SecretString {
+    let worst: usize = pairs.iter().map(|(k, v)| 3 * (k.len() + v.len()) + 2).sum();
+    let mut out = String::with_capacity(worst);
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push('&');
@@ -473,7 +486,7 @@ pub fn form_encode(pairs: &[(&str, &str)]) -> String {
         out.push('=');
         encode_into(&mut out, v);
     }
-    out
+    SecretString::new(out)
 }
 
 fn encode_into(out: &mut String, s: &str) {
@@ -552,7 +565,7 @@ mod tests {
 
     #[test]
     fn form_encoding() {
-        assert_eq!(form_encode(&[("a b", "c&d=é")]), "a+b=c%26d%3D%C3%A9");
+        assert_eq!(form_encode(&[("a b", "c&d=é")]).as_str(), "a+b=c%26d%3D%C3%A9");
     }
 
     #[test]

@@ -58,19 +58,24 @@ say "second build from scratch in $second_target"
 rm -rf "$second_target" "$second_build"
 ZIG_TARGET_DIR=$second_target lay_out "$second_build" "$second_dist"
 
+# differing P: the files of P whose checksums are not the same in both builds.
+differing() {
+    LC_ALL=C comm -3 <(LC_ALL=C sort "$DIST/$1/SHA256SUMS") <(LC_ALL=C sort "$second_dist/$1/SHA256SUMS") \
+        | awk '{print $2}' | LC_ALL=C sort -u | tr '\n' ' '
+}
 report=$OUT/repro.md
 same=() differ=()
 for p in "${PLATFORMS[@]}"; do
-    d=$(LC_ALL=C comm -3 "$DIST/$p/SHA256SUMS" "$second_dist/$p/SHA256SUMS" | awk '{print $2}' | LC_ALL=C sort -u | tr '\n' ' ')
+    d=$(differing "$p")
     if [ -z "$d" ]; then same+=("$p"); else differ+=("$p: $d"); fi
 done
 {
-    echo "Last check: $(date -u '+%Y-%m-%d %H:%M UTC'), two builds from scratch (target/zig and target/zig-repro), $(bash "$PLATFORMS_SH" versions)."
+    echo "Last check: $(date -u '+%Y-%m-%d %H:%M UTC'), dist/ as built in target/zig against a second build from an empty target dir (target/zig-repro), with $(bash "$PLATFORMS_SH" versions)."
     echo
     echo "| platform | same checksums in both builds |"
     echo "| --- | --- |"
     for p in "${PLATFORMS[@]}"; do
-        d=$(LC_ALL=C comm -3 "$DIST/$p/SHA256SUMS" "$second_dist/$p/SHA256SUMS" | awk '{print $2}' | LC_ALL=C sort -u | tr '\n' ' ')
+        d=$(differing "$p")
         if [ -z "$d" ]; then echo "| $p | yes, every file |"; else echo "| $p | NO: ${d% } differ |"; fi
     done
 } >"$report"

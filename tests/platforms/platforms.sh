@@ -118,8 +118,10 @@ rustflags() {
     local cargo_home=${CARGO_HOME:-$HOME/.cargo} flags
     flags=(--remap-path-prefix="$ROOT=/build/flexiti-auth" --remap-path-prefix="$cargo_home=/cargo"
            --remap-path-prefix="$ZIG_TARGET_DIR=/build/target")
-    # GNU ld stamps the link time into PE headers unless told not to.
-    [ "$P_OS" = windows ] && flags+=(-C link-arg=-Wl,--no-insert-timestamp)
+    # GNU ld stamps the link time into PE headers unless told not to; and the DLL's COFF symbol
+    # table names rustc's temporary raw-dylib import libraries (/tmp/rustcXXXXXX/...): a random
+    # path, so drop the table (exports live in .edata and stay).
+    [ "$P_OS" = windows ] && flags+=(-C link-arg=-Wl,--no-insert-timestamp -C strip=symbols)
     local IFS=$'\x1f'; printf '%s' "${flags[*]}"
 }
 
