@@ -123,7 +123,7 @@ out.append("µs per call. `ffi`: the library through raw FFI, `flx_get_access_to
            "Variants run in pairs, order rotating; ratios are per pair. *split*: PHP and the nginx worker "
            "pinned to different CPUs, swapped pair by pair; *shared*: both on one CPU.\n")
 header("scheme, placement", "lib (ffi)", "lib (TokenClient)", "floor (curl kept alive)", "guide (curl per call)",
-       "lib / floor", "guide / lib", "targets")
+       "lib / floor", "guide / lib", "PHP CPU per call: lib / floor / guide", "targets")
 for scheme in ("http", "https"):
     for placement in ("split", "shared"):
         p = f"php.rt.{scheme}_{placement}"
@@ -148,6 +148,7 @@ for scheme in ("http", "https"):
             f"{fmt(med(p + '.guide'))}",
             f"{fmt(r_floor, 2)}x ({spread(p + '.ratio_ffi_floor', 2)})",
             f"{fmt(r_guide, 1)}x",
+            f"{fmt(med(p + '.ffi_cpu'))} / {fmt(med(p + '.floor_cpu'))} / {fmt(med(p + '.guide_cpu'))} µs",
             "; ".join(checks) or "(information)")
 out.append("")
 out.append("The library alone, from C (same nginx, client and worker on different CPUs), and its system calls "

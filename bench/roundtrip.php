@@ -9,6 +9,8 @@
  *              connection, and over HTTPS a full TLS handshake), json_decode, session set
  * Batches run in pairs: within a pair every variant runs once, the order rotating pair by pair,
  * so drift and noise fall on all of them alike; per-pair ratios are emitted too.
+ * Besides wall time per call, the CPU time (user + system) this PHP process spent per call: the
+ * client's own work, whatever the wake-up latencies between the two processes.
  * CPU placement (2 cores): "split" pins this process and the nginx worker to different CPUs and
  * swaps them pair by pair; "shared" pins both to the same CPU, alternating CPU 0 and 1.
  * Usage: php roundtrip.php LIB URL CA|- PAIRS N_FAST N_GUIDE LABEL NGINX_WORKER_PID split|shared
@@ -91,6 +93,7 @@ foreach ($variants as $name => $fn) {
 }
 $names = array_keys($variants);
 $samples = array_fill_keys($names, []);
+$cpuSamples = array_fill_keys($names, []);
 $ratioFloor = $ratioGuide = [];
 for ($r = 0; $r < $pairs; $r++) {
     $place($r);
@@ -98,14 +101,16 @@ for ($r = 0; $r < $pairs; $r++) {
     $pair = [];
     for ($j = 0; $j < $k; $j++) {
         $name = $names[($j + $r) % $k];
-        $pair[$name] = bench_batch($variants[$name], $sizes[$name]) / 1000.0;
+        $pair[$name] = bench_batch($variants[$name], $sizes[$name], $cpu) / 1000.0;
         $samples[$name][] = $pair[$name];
+        $cpuSamples[$name][] = $cpu / 1000.0;
     }
     $ratioFloor[] = $pair['ffi'] / $pair['floor'];
     $ratioGuide[] = $pair['guide'] / $pair['ffi'];
 }
 foreach ($samples as $name => $s) {
     bench_emit("php.rt.$label.$name", 'us', $s);
+    bench_emit("php.rt.$label.{$name}_cpu", 'us', $cpuSamples[$name]);
 }
 bench_emit("php.rt.$label.ratio_ffi_floor", 'x', $ratioFloor);
 bench_emit("php.rt.$label.ratio_guide_ffi", 'x', $ratioGuide);

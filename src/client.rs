@@ -1,7 +1,8 @@
 //! The token client: holds one token, decides per call whether to reuse, refresh or replace it,
 //! and makes sure concurrent callers share one request (single flight).
 
-use crate::clock::{fork_generation, Now};
+use crate::clock::Now;
+use crate::fork::{fork_generation, ForkLock};
 use crate::error::{redact, Error, FlxStatus, Result};
 use crate::log::{token_hint, Level, Logger};
 use crate::options::{Affects, Options};
@@ -44,11 +45,33 @@ impl Inner {
     }
 }
 
+/// The state lock is std's (see fork.rs: the child must be able to release it).
+type StateLock = std::sync::Mutex<Inner>;
+
+fn lock_state(m: &StateLock) -> std::sync::MutexGuard<'_, Inner> {
+    // A panic while holding it is caught at the C boundary; the state is still consistent
+    // (every update is a single assignment), so poisoning is not an error here.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ForkLock for StateLock {
+    fn hold_for_fork(self: Arc<Self>) -> Box<dyn FnOnce()> {
+        let guard = lock_state(&self);
+        // SAFETY: the Arc moved into the closure keeps the mutex alive past the guard, which the
+        // closure drops first.
+        let guard: std::sync::MutexGuard<'static, Inner> = unsafe { std::mem::transmute(guard) };
+        Box::new(move || {
+            drop(guard);
+            drop(self);
+        })
+    }
+}
+
 pub struct Client {
     endpoint: Endpoint,
     client_id: String,
     client_secret: SecretString,
-    inner: Mutex<Inner>,
+    inner: Arc<StateLock>,
     pub logger: Logger,
     pub stats: Stats,
 }
@@ -78,11 +101,11 @@ impl Client {
         if client_id.chars().any(char::is_control) {
             return Err(Error::invalid("client_id contains control characters"));
         }
-        Ok(Client {
+        let client = Client {
             endpoint,
             client_id: client_id.to_owned(),
             client_secret: SecretString::new(client_secret.to_owned()),
-            inner: Mutex::new(Inner {
+            inner: Arc::new(std::sync::Mutex::new(Inner {
                 options: Options::default(),
                 token: None,
                 refresh_spent: false,
@@ -91,10 +114,13 @@ impl Client {
                 flight: Arc::new(Mutex::new(())),
                 flight_seq: 0,
                 last_outcome: None,
-            }),
+            })),
             logger: Logger::from_env(),
             stats: Stats::default(),
-        })
+        };
+        let lock: Arc<dyn ForkLock> = client.inner.clone();
+        crate::fork::register(&lock);
+        Ok(client)
     }
 
     /// Emit a log line built lazily, with every secret this client knows scrubbed from it.
@@ -109,7 +135,7 @@ impl Client {
     fn log_cached(&self, token: &HeldToken) {
         if self.logger.enabled(Level::Debug) {
             let now = Now::read();
-            let threshold = self.inner.lock().options.expiration_threshold_secs;
+            let threshold = lock_state(&self.inner).options.expiration_threshold_secs;
             self.log(Level::Debug, &[], &|| {
                 format!(
                     "decision=cached access_token {} age {} s, valid for {} s more",
@@ -135,7 +161,7 @@ impl Client {
             }
             _ => {}
         }
-        let mut inner = self.inner.lock();
+        let mut inner = lock_state(&self.inner);
         let mut options = inner.options.clone();
         if options.set(name, value)? == Affects::Transport {
             inner.transport = None;
@@ -145,7 +171,7 @@ impl Client {
     }
 
     pub fn options(&self) -> Options {
-        self.inner.lock().options.clone()
+        lock_state(&self.inner).options.clone()
     }
 
     /// The guide's getFlexitiToken: a still-valid token from the cache with `use_cache`,
@@ -156,7 +182,7 @@ impl Client {
 
     pub fn get_token_with_decision(&self, use_cache: bool) -> Outcome {
         let (flight, seen_seq) = {
-            let mut inner = self.inner.lock();
+            let mut inner = lock_state(&self.inner);
             inner.leave_parent_behind();
             if use_cache {
                 if let Some(t) = &inner.token {
@@ -173,7 +199,7 @@ impl Client {
         };
         let _turn = flight.lock();
         let plan = {
-            let mut inner = self.inner.lock();
+            let mut inner = lock_state(&self.inner);
             inner.leave_parent_behind();
             if !Arc::ptr_eq(&inner.flight, &flight) {
                 return Err(Error::internal("the process forked while this call waited; call again"));
@@ -219,7 +245,7 @@ impl Client {
         let result = self.exchange(&plan, &mut refresh_spent);
         self.record_outcome(&result, &plan);
 
-        let mut inner = self.inner.lock();
+        let mut inner = lock_state(&self.inner);
         if Arc::ptr_eq(&inner.flight, &flight) {
             match &result {
                 Ok((t, _)) => {
@@ -344,7 +370,7 @@ impl Client {
     }
 
     pub fn export_session(&self) -> Result<String> {
-        let token = self.inner.lock().token.clone();
+        let token = lock_state(&self.inner).token.clone();
         match token {
             Some(t) => session::export(&t),
             None => Err(Error::session("no token is held: nothing to export (call flx_get_token first, or import a session)")),
@@ -353,26 +379,26 @@ impl Client {
 
     pub fn import_session(&self, json: &str) -> Result<()> {
         let token = session::import(json, Now::read())?;
-        let mut inner = self.inner.lock();
+        let mut inner = lock_state(&self.inner);
         inner.token = Some(Arc::new(token));
         inner.refresh_spent = false;
         Ok(())
     }
 
     pub fn clear(&self) {
-        let mut inner = self.inner.lock();
+        let mut inner = lock_state(&self.inner);
         inner.token = None;
         inner.refresh_spent = false;
     }
 
     pub fn held_token(&self) -> Option<Arc<HeldToken>> {
-        self.inner.lock().token.clone()
+        lock_state(&self.inner).token.clone()
     }
 
     /// The cached path for the C surface: run `f` on a still-valid held token under the lock,
     /// without cloning it; None when a request is needed.
     pub fn with_valid_token<R>(&self, f: impl FnOnce(&HeldToken) -> R) -> Option<R> {
-        let mut inner = self.inner.lock();
+        let mut inner = lock_state(&self.inner);
         inner.leave_parent_behind();
         let threshold = inner.options.expiration_threshold_secs;
         let result = match &inner.token {
@@ -391,7 +417,7 @@ impl Client {
     /// Counters and the held token's age, as JSON.
     pub fn stats_json(&self) -> String {
         let token = {
-            let inner = self.inner.lock();
+            let inner = lock_state(&self.inner);
             let threshold = inner.options.expiration_threshold_secs;
             inner.token.as_ref().map(|t| (t.age(Now::read()), t.expires_in, threshold))
         };

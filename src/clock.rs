@@ -1,7 +1,6 @@
-//! Clocks and process identity. A token's age must not shrink when the wall clock is set back,
+//! Clocks. A token's age must not shrink when the wall clock is set back,
 //! nor stop growing while a terminal sleeps, so ages use the larger of two clocks.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Wall-clock unix seconds (negative before 1970).
@@ -57,45 +56,3 @@ impl Now {
     }
 }
 
-/// Bumped in every child right after fork(), so handles notice they now live in a new process.
-static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
-
-pub fn fork_generation() -> u64 {
-    install_fork_hook();
-    FORK_GENERATION.load(Ordering::Acquire)
-}
-
-#[cfg(unix)]
-fn install_fork_hook() {
-    static HOOK: once_cell::sync::OnceCell<()> = once_cell::sync::OnceCell::new();
-    extern "C" fn in_child() {
-        FORK_GENERATION.fetch_add(1, Ordering::AcqRel);
-    }
-    HOOK.get_or_init(|| {
-        // SAFETY: registering a handler that only touches an atomic is async-signal-safe.
-        unsafe {
-            libc::pthread_atfork(None, None, Some(in_child));
-        }
-        pin_library_in_memory(in_child as *const libc::c_void);
-    });
-}
-
-#[cfg(not(unix))]
-fn install_fork_hook() {}
-
-/// A fork handler lives in this library's code: if a host (PHP, Python) unloaded the library and
-/// forked later, the child would jump into unmapped memory. Pin the library once a handler exists.
-#[cfg(all(unix, any(target_os = "linux", target_os = "android")))]
-fn pin_library_in_memory(addr: *const libc::c_void) {
-    // SAFETY: dladdr only reads loader tables; dlopen with RTLD_NOLOAD never loads anything new,
-    // it only adds RTLD_NODELETE to the already-loaded object. The handle is kept on purpose.
-    unsafe {
-        let mut info: libc::Dl_info = std::mem::zeroed();
-        if libc::dladdr(addr, &mut info) != 0 && !info.dli_fname.is_null() {
-            libc::dlopen(info.dli_fname, libc::RTLD_NOW | libc::RTLD_NOLOAD | libc::RTLD_NODELETE);
-        }
-    }
-}
-
-#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
-fn pin_library_in_memory(_addr: *const libc::c_void) {}

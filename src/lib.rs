@@ -9,6 +9,7 @@ pub mod connect;
 pub mod error;
 pub mod expiry;
 pub mod ffi;
+pub mod fork;
 pub mod log;
 pub mod options;
 pub mod secret;
