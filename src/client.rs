@@ -157,7 +157,7 @@ impl Client {
             }
             "log_file" => {
                 let path = (!value.is_empty()).then_some(value);
-                return self.logger.set_file(path).map_err(|e| Error::invalid(format!("option log_file: cannot open {value:?} for appending: {e}")));
+                return self.logger.set_file(path).map_err(|e| Error::invalid(format!("option log_file: cannot open {} for appending: {e}", crate::error::quote(value))));
             }
             _ => {}
         }

@@ -116,6 +116,20 @@ impl Error {
     }
 }
 
+/// A caller's value as it appears in a message: quoted, and cut short so an enormous argument
+/// cannot make an enormous message.
+pub fn quote(value: &str) -> String {
+    const MAX: usize = 120;
+    if value.len() <= MAX {
+        return format!("{value:?}");
+    }
+    let mut end = MAX;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{:?}… ({} bytes)", &value[..end], value.len())
+}
+
 pub fn redact(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_owned();
     for s in secrets {

@@ -1,6 +1,6 @@
 //! Options set by name (so the ABI stays stable as options are added), with their defaults.
 
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 use std::sync::Arc;
 use ureq::tls::{parse_pem, Certificate, PemItem};
 
@@ -135,7 +135,7 @@ impl Options {
                 self.user_agent = if value.is_empty() { Options::default().user_agent } else { value.to_owned() };
                 Ok(Affects::Transport)
             }
-            _ => Err(Error::invalid(format!("unknown option {name:?}; known options: {}", OPTION_NAMES.join(", ")))),
+            _ => Err(Error::invalid(format!("unknown option {}; known options: {}", quote(name), OPTION_NAMES.join(", ")))),
         }
     }
 }
@@ -165,17 +165,26 @@ fn shorten(v: &str) -> String {
 }
 
 fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>> {
-    let pem = std::fs::read(path).map_err(|e| Error::invalid(format!("option ca_file: cannot read {path:?}: {e}")))?;
+    use std::io::Read;
+    // A CA bundle is kilobytes; a device or a huge file must not be read into memory.
+    const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+    let mut pem = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
+        .map_err(|e| Error::invalid(format!("option ca_file: cannot read {}: {e}", quote(path))))?;
+    if pem.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(Error::invalid(format!("option ca_file: {} is larger than {MAX_CA_FILE_BYTES} bytes", quote(path))));
+    }
     let mut certs = Vec::new();
     for item in parse_pem(&pem) {
         match item {
             Ok(PemItem::Certificate(c)) => certs.push(c),
             Ok(_) => {}
-            Err(_) => return Err(Error::invalid(format!("option ca_file: {path:?} is not valid PEM"))),
+            Err(_) => return Err(Error::invalid(format!("option ca_file: {} is not valid PEM", quote(path)))),
         }
     }
     if certs.is_empty() {
-        return Err(Error::invalid(format!("option ca_file: {path:?} holds no PEM certificate")));
+        return Err(Error::invalid(format!("option ca_file: {} holds no PEM certificate", quote(path))));
     }
     Ok(certs)
 }

@@ -5,7 +5,7 @@ use crate::clock::Now;
 use crate::log::Level;
 use crate::secret::SecretString;
 use crate::stats::{bump, Stats};
-use crate::error::{Error, FlxStatus, Result};
+use crate::error::{quote, Error, FlxStatus, Result};
 use crate::options::{Options, ProxySetting};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
@@ -46,20 +46,21 @@ impl Endpoint {
         }
         let uri: Uri = trimmed
             .parse()
-            .map_err(|_| Error::invalid(format!("api_url {trimmed:?} is not a valid URL")))?;
+            .map_err(|_| Error::invalid(format!("api_url {} is not a valid URL", quote(trimmed))))?;
         let https = match uri.scheme_str() {
             Some("https") => true,
             Some("http") => false,
-            _ => return Err(Error::invalid(format!("api_url {trimmed:?} must start with https://"))),
+            _ => return Err(Error::invalid(format!("api_url {} must start with https://", quote(trimmed)))),
         };
-        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| Error::invalid(format!("api_url {trimmed:?} has no host")))?;
+        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| Error::invalid(format!("api_url {} has no host", quote(trimmed))))?;
         if uri.query().is_some() || trimmed.contains('#') {
-            return Err(Error::invalid(format!("api_url {trimmed:?} must not carry a query or fragment")));
+            return Err(Error::invalid(format!("api_url {} must not carry a query or fragment", quote(trimmed))));
         }
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         if !https && !is_loopback(&host) {
             return Err(Error::invalid(format!(
-                "api_url {trimmed:?} uses http://, which is accepted only for loopback hosts; use https://"
+                "api_url {} uses http://, which is accepted only for loopback hosts; use https://",
+                quote(trimmed)
             )));
         }
         Ok(Endpoint { base: trimmed.trim_end_matches('/').to_owned(), https, host })

@@ -184,34 +184,43 @@ fn random_hex(n: usize) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect::<String>()[..n].to_owned()
 }
 
-/// Lines the C log callback received (every handle of a logged run sends them here).
-static CALLBACK_LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Lines the C log callback received, one sink per logged run (its address is the callback's
+/// `user` pointer).
+#[derive(Default)]
+struct LogSink {
+    lines: Mutex<Vec<String>>,
+}
 
 extern "C" fn collect_line(level: i32, line: *const std::ffi::c_char, user: *mut std::ffi::c_void) {
     assert!((1..=4).contains(&level), "log level {level}");
-    assert_eq!(user as usize, 0x5ec7e7, "the user pointer comes back as given");
+    // SAFETY: `user` is the &LogSink given to flx_client_set_log_callback, alive until the
+    // handles using it are freed.
+    let sink = unsafe { &*(user as *const LogSink) };
     let line = unsafe { std::ffi::CStr::from_ptr(line) }.to_string_lossy().into_owned();
-    CALLBACK_LINES.lock().unwrap().push(line);
+    sink.lines.lock().unwrap().push(line);
 }
 
 /// Log at `level` into `file` and into the C callback.
-fn enable_logging(h: &Handle, level: &str, file: &Path) {
+fn enable_logging(h: &Handle, level: &str, file: &Path, sink: &LogSink) {
     assert_eq!(h.set("log_level", level), OK, "{:?}", last_error());
     assert_eq!(h.set("log_file", file.to_str().unwrap()), OK, "{:?}", last_error());
-    let rc = flexiti_auth::ffi::flx_client_set_log_callback(h.0, Some(collect_line), 0x5ec7e7 as *mut std::ffi::c_void);
+    let rc = flexiti_auth::ffi::flx_client_set_log_callback(h.0, Some(collect_line), sink as *const LogSink as *mut std::ffi::c_void);
     assert_eq!(rc, OK);
 }
 
 /// Drives every error path of the C surface with the secrets in play; every message, and the
 /// log file when logging is on, goes into the transcript.
-fn every_error_path(t: &mut Transcript, log: Option<(&str, &Path)>) {
+fn every_error_path(log: Option<(&str, &Path)>) -> Transcript {
+    let mut t = Transcript::default();
+    let t = &mut t;
+    let sink = LogSink::default();
     let secret = format!("cs-{}", random_hex(40));
     t.secret(&secret);
     let server = TokenServer::start_with(&["--client-secret", &secret]);
     let h = Handle::new(&server.url, CLIENT_ID, &secret);
     let log_on = |h: &Handle| {
         if let Some((level, file)) = log {
-            enable_logging(h, level, file);
+            enable_logging(h, level, file, &sink);
         }
     };
     log_on(&h);
@@ -358,7 +367,7 @@ fn every_error_path(t: &mut Transcript, log: Option<(&str, &Path)>) {
     h.free();
     if let Some((level, file)) = log {
         let text = std::fs::read_to_string(file).unwrap_or_default();
-        let lines: Vec<String> = std::mem::take(&mut *CALLBACK_LINES.lock().unwrap());
+        let lines: Vec<String> = std::mem::take(&mut *sink.lines.lock().unwrap());
         // Every level logs the failures: a capture that caught nothing would prove nothing.
         let min = if level == "debug" { 100 } else { 20 };
         assert!(text.lines().count() >= min, "log_level {level} wrote {} lines to log_file", text.lines().count());
