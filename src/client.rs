@@ -303,22 +303,7 @@ impl Client {
         let log = |level: Level, line: &dyn Fn() -> String| self.log(level, &secrets, line);
         let obs = Observer { stats: &self.stats, log: &log, secrets: &secrets };
         if let Some(refresh_token) = &plan.refresh_token {
-            let mut fields = vec![
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token.as_str()),
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.as_str()),
-            ];
-            if let Some(scope) = &plan.scope {
-                fields.push(("scope", scope.as_str()));
-            }
-            let req = TokenRequest {
-                url: plan.url.clone(),
-                grant: "refresh_token",
-                form: form_encode(&fields),
-                max_retries: plan.max_retries,
-                single_use: true,
-            };
+            let req = self.token_request(plan, "refresh_token", Some(refresh_token));
             match plan.transport.request_token(&req, &mut || *refresh_spent = true, &obs) {
                 Ok((response, sent)) => {
                     return self.accept(response, sent, &req, Decision::Refresh).map_err(|e| e.redacted(&secrets));
@@ -341,24 +326,30 @@ impl Client {
                 }
             }
         }
-        let mut fields = vec![
-            ("grant_type", "client_credentials"),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.client_secret.as_str()),
-        ];
-        if let Some(scope) = &plan.scope {
-            fields.push(("scope", scope.as_str()));
-        }
-        let req = TokenRequest {
-            url: plan.url.clone(),
-            grant: "client_credentials",
-            form: form_encode(&fields),
-            max_retries: plan.max_retries,
-            single_use: false,
-        };
+        let req = self.token_request(plan, "client_credentials", None);
         let (response, sent) = plan.transport.request_token(&req, &mut || {}, &obs).map_err(|e| e.redacted(&secrets))?;
         let decision = if plan.refresh_token.is_some() { Decision::Fallback } else { Decision::New };
         self.accept(response, sent, &req, decision).map_err(|e| e.redacted(&secrets))
+    }
+
+    /// The form of one grant: the guide's fields, plus scope when set.
+    fn token_request(&self, plan: &Plan, grant: &'static str, refresh_token: Option<&str>) -> TokenRequest {
+        let mut fields = vec![("grant_type", grant)];
+        if let Some(rt) = refresh_token {
+            fields.push(("refresh_token", rt));
+        }
+        fields.push(("client_id", self.client_id.as_str()));
+        fields.push(("client_secret", self.client_secret.as_str()));
+        if let Some(scope) = &plan.scope {
+            fields.push(("scope", scope.as_str()));
+        }
+        TokenRequest {
+            url: plan.url.clone(),
+            grant,
+            form: form_encode(&fields),
+            max_retries: plan.max_retries,
+            single_use: refresh_token.is_some(),
+        }
     }
 
     fn accept(&self, response: serde_json::Map<String, serde_json::Value>, sent: Now, req: &TokenRequest, decision: Decision) -> Outcome {

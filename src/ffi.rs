@@ -9,6 +9,7 @@
 use crate::client::Client;
 use crate::error::{Error, FlxStatus, Result};
 use crate::expiry;
+use crate::token::HeldToken;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -216,14 +217,20 @@ pub extern "C" fn flx_client_free(c: *mut FlxClient) {
 /// FLX_ERR_INVALID_ARGUMENT; on error the held token is unchanged.
 #[no_mangle]
 pub extern "C" fn flx_get_token(c: *mut FlxClient, use_cache: bool) -> *mut c_char {
+    token_string(c, use_cache, |t| &t.token_json)
+}
+
+/// The two token getters: the cached path copies under the lock without touching the flight.
+fn token_string(c: *mut FlxClient, use_cache: bool, pick: fn(&HeldToken) -> &str) -> *mut c_char {
     guard(std::ptr::null_mut(), || {
         let client = client_arg(c)?;
         if use_cache {
-            if let Some(p) = client.with_valid_token(|t| owned_c_string(&t.token_json)) {
+            if let Some(p) = client.with_valid_token(|t| owned_c_string(pick(t))) {
                 return p;
             }
         }
-        owned_c_string(&client.get_token(use_cache)?.token_json)
+        let token = client.get_token(use_cache)?;
+        owned_c_string(pick(&token))
     })
 }
 
@@ -231,15 +238,7 @@ pub extern "C" fn flx_get_token(c: *mut FlxClient, use_cache: bool) -> *mut c_ch
 /// "Authorization: Bearer …" header. Caller frees with flx_string_free; NULL on error.
 #[no_mangle]
 pub extern "C" fn flx_get_access_token(c: *mut FlxClient, use_cache: bool) -> *mut c_char {
-    guard(std::ptr::null_mut(), || {
-        let client = client_arg(c)?;
-        if use_cache {
-            if let Some(p) = client.with_valid_token(|t| owned_c_string(&t.access_token)) {
-                return p;
-            }
-        }
-        owned_c_string(&client.get_token(use_cache)?.access_token)
-    })
+    token_string(c, use_cache, |t| &t.access_token)
 }
 
 /// Export the held token state as session JSON:
