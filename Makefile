@@ -97,5 +97,5 @@ demo: build
 
 clean:
 	$(CARGO) clean
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) dist
 

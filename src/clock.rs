@@ -12,7 +12,8 @@ pub fn unix_now() -> i64 {
 }
 
 /// Seconds on a clock that never goes back and keeps counting through suspend
-/// (CLOCK_BOOTTIME on Linux; CLOCK_MONOTONIC elsewhere, which counts sleep on macOS).
+/// (CLOCK_BOOTTIME on Linux; CLOCK_MONOTONIC elsewhere, which counts sleep on macOS;
+/// GetTickCount64 on Windows, which counts sleep and hibernation).
 #[cfg(unix)]
 pub fn suspend_aware_now() -> i64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -31,11 +32,23 @@ pub fn suspend_aware_now() -> i64 {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
+pub fn suspend_aware_now() -> i64 {
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GetTickCount64() -> u64;
+    }
+    // SAFETY: no arguments, no failure (Windows Vista and later). Milliseconds since boot,
+    // sleep and hibernation included (QueryUnbiasedInterruptTime is the one that leaves them out).
+    (unsafe { GetTickCount64() } / 1000) as i64
+}
+
+#[cfg(not(any(unix, windows)))]
 pub fn suspend_aware_now() -> i64 {
     fallback_monotonic()
 }
 
+#[cfg(not(windows))]
 fn fallback_monotonic() -> i64 {
     use once_cell::sync::Lazy;
     use std::time::Instant;

@@ -4,7 +4,6 @@
 //! only; never the lock of a request in flight), released on both sides after it, and the child
 //! counts a new fork generation, which tells each client to drop its connections and flight.
 
-use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -42,16 +41,20 @@ pub fn register(lock: &Arc<dyn ForkLock>) {
 }
 
 /// What prepare() took, until parent() or child() releases it. Only the forking thread touches
-/// it, while it holds the registry lock.
+/// it, while it holds the registry lock. (No fork on Windows: none of this exists there.)
+#[cfg(unix)]
 struct Held {
     releases: Vec<Box<dyn FnOnce()>>,
     registry: Option<MutexGuard<'static, Vec<Weak<dyn ForkLock>>>>,
 }
 
-struct HeldCell(UnsafeCell<Held>);
+#[cfg(unix)]
+struct HeldCell(std::cell::UnsafeCell<Held>);
 // SAFETY: see Held: accessed only by the thread that holds the registry lock.
+#[cfg(unix)]
 unsafe impl Sync for HeldCell {}
-static HELD: HeldCell = HeldCell(UnsafeCell::new(Held { releases: Vec::new(), registry: None }));
+#[cfg(unix)]
+static HELD: HeldCell = HeldCell(std::cell::UnsafeCell::new(Held { releases: Vec::new(), registry: None }));
 
 #[cfg(unix)]
 fn install_hooks() {

@@ -4,9 +4,9 @@
 # pkg-config file or import library, README.txt, SHA256SUMS); dist/SHA256SUMS covers them all.
 #
 #   tools/dist.sh             build and lay out dist/
-#   tools/dist.sh --repro     then build everything again from scratch in another target dir,
-#                             compare the checksums file by file, and write the outcome into
-#                             PLATFORMS.md ("Reproducibility"); exit 1 if a file differs
+#   tools/dist.sh --repro     then copy the tree twice (build/platforms/repro/{a,b}), build each
+#                             from nothing, compare the checksums file by file, and write the
+#                             outcome into PLATFORMS.md ("Reproducibility"); exit 1 if a file differs
 # Environment: DIST_DIR (dist), DIST_PLATFORMS (all of `tests/platforms/platforms.sh list`),
 # and those of tests/platforms/platforms.sh.
 set -euo pipefail
@@ -28,7 +28,9 @@ sums() { (cd "$1" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C
 # lay_out BUILD_DIR DIST_DIR: build + check each platform with the given build dir, copy its
 # package tree into DIST_DIR/<platform>.
 lay_out() {
-    local build=$1 dist=$2 p rc
+    local build=$1 final=$2 p rc
+    # Laid out beside, moved into place only when complete: a failed run leaves no half dist/.
+    local dist=$final.partial
     rm -rf "$dist"; mkdir -p "$dist"
     for p in "${PLATFORMS[@]}"; do
         rc=0; PLATFORMS_BUILD_DIR=$build bash "$PLATFORMS_SH" check "$p" || rc=$?
@@ -36,12 +38,15 @@ lay_out() {
             if [ $rc -eq 3 ]; then say "$p: blocked (a part of its toolchain cannot be had here): not packaged"
             else say "$p: build or check failed: not packaged"; fi
             say "package the others with: make dist DIST_PLATFORMS=\"...\""
+            rm -rf "$dist"
             return $rc
         fi
         cp -a "$build/$p/pkg" "$dist/$p"
         sums "$dist/$p" >"$dist/$p/SHA256SUMS"
     done
     sums "$dist" >"$dist/SHA256SUMS"
+    rm -rf "$final"
+    mv "$dist" "$final"
 }
 
 lay_out "$OUT" "$DIST"
@@ -50,37 +55,56 @@ say "dist/ ready: ${PLATFORMS[*]}"
 (cd "$DIST" && sha256sum --quiet -c SHA256SUMS) || { say "dist/SHA256SUMS does not verify"; exit 1; }
 [ $repro -eq 1 ] || exit 0
 
-# ---- reproducibility: a second build from nothing, in another cargo target dir --------------
-second_target=$ROOT/target/zig-repro
-second_build=$ROOT/build/platforms-repro
-second_dist=$ROOT/build/dist-repro
-say "second build from scratch in $second_target"
-rm -rf "$second_target" "$second_build"
-ZIG_TARGET_DIR=$second_target lay_out "$second_build" "$second_dist"
+# ---- reproducibility ------------------------------------------------------------------------
+# Two builds from nothing of one snapshot of the tree (others may edit the tree meanwhile), from
+# two different directories (so the checkout path must not matter either), compared file by file.
+snap=$OUT/repro
+say "reproducibility: snapshot of the tree into $snap/{a,b}/flexiti-auth, two builds from scratch"
+rm -rf "$snap"
+mkdir -p "$snap/a/flexiti-auth" "$snap/b/flexiti-auth"
+# The files git would see (tracked, and untracked but not ignored: no build output, no caches).
+snapshot_files() {
+    if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+        git -C "$ROOT" ls-files -z --cached --others --exclude-standard \
+            | while IFS= read -r -d '' f; do [ -e "$ROOT/$f" ] && printf '%s\0' "$f"; done
+    else
+        (cd "$ROOT" && find . \( -path ./target -o -path ./build -o -path ./dist -o -name node_modules \
+            -o -name __pycache__ -o -path ./fuzz/target -o -path ./fuzz/work \) -prune -o -type f -print0)
+    fi
+}
+rc=0
+snapshot_files | (cd "$ROOT" && tar --null -T - -cf -) | tar -xf - -C "$snap/a/flexiti-auth" || rc=$?
+# tar exits 1 when a file changed while it was read (others edit the tree): the copy is what it read.
+[ $rc -le 1 ] || { say "could not snapshot the tree"; exit 1; }
+cp -a "$snap/a/flexiti-auth/." "$snap/b/flexiti-auth/"
+for side in a b; do
+    tree=$snap/$side/flexiti-auth
+    PLATFORMS_BUILD_DIR=$tree/build/platforms ZIG_TARGET_DIR=$tree/target/zig DIST_DIR=$tree/dist \
+        DIST_PLATFORMS="${PLATFORMS[*]}" bash "$tree/tools/dist.sh" \
+        || { say "build $side of the snapshot failed"; exit 1; }
+done
 
 # differing P: the files of P whose checksums are not the same in both builds.
 differing() {
-    LC_ALL=C comm -3 <(LC_ALL=C sort "$DIST/$1/SHA256SUMS") <(LC_ALL=C sort "$second_dist/$1/SHA256SUMS") \
-        | awk '{print $2}' | LC_ALL=C sort -u | tr '\n' ' '
+    LC_ALL=C comm -3 <(LC_ALL=C sort "$snap/a/flexiti-auth/dist/$1/SHA256SUMS") \
+        <(LC_ALL=C sort "$snap/b/flexiti-auth/dist/$1/SHA256SUMS") | awk '{print $2}' | LC_ALL=C sort -u | tr '\n' ' '
 }
 report=$OUT/repro.md
-same=() differ=()
-for p in "${PLATFORMS[@]}"; do
-    d=$(differing "$p")
-    if [ -z "$d" ]; then same+=("$p"); else differ+=("$p: $d"); fi
-done
+differ=()
 {
-    echo "Last check: $(date -u '+%Y-%m-%d %H:%M UTC'), dist/ as built in target/zig against a second build from an empty target dir (target/zig-repro), with $(bash "$PLATFORMS_SH" versions)."
+    echo "Last check: $(date -u '+%Y-%m-%d %H:%M UTC'): one snapshot of the tree built twice from nothing, in two directories, with $(bash "$PLATFORMS_SH" versions)."
     echo
     echo "| platform | same checksums in both builds |"
     echo "| --- | --- |"
     for p in "${PLATFORMS[@]}"; do
         d=$(differing "$p")
-        if [ -z "$d" ]; then echo "| $p | yes, every file |"; else echo "| $p | NO: ${d% } differ |"; fi
+        if [ -z "$d" ]; then echo "| $p | yes, every file |"
+        else echo "| $p | NO: ${d% } |"; differ+=("$p: ${d% }"); fi
     done
 } >"$report"
 bash "$PLATFORMS_SH" write-block repro "$report"
 cat "$report"
-rm -rf "$second_target"   # a second full target dir is ~1 GB: keep only the outcome
+# Two more full target dirs are ~2 GB: keep the outcome and the two dist trees only.
+rm -rf "$snap/a/flexiti-auth/target" "$snap/b/flexiti-auth/target"
 if [ ${#differ[@]} -gt 0 ]; then say "not reproducible: ${differ[*]}"; exit 1; fi
-say "reproducible: ${same[*]}"
+say "reproducible: ${PLATFORMS[*]} (the two dist trees: $snap/{a,b}/flexiti-auth/dist)"

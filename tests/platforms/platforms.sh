@@ -14,7 +14,8 @@
 # (a part of the toolchain cannot be had on this machine; the message says which).
 # Environment: FLX_TOKEN_SERVER (token server binary), PLATFORMS_BUILD_DIR (build/platforms),
 # ZIG_TARGET_DIR (target/zig: cargo target dir of these builds, apart from the native one),
-# PLATFORMS_VENV (build/platforms/venv: where zig and cargo-zigbuild are installed).
+# PLATFORMS_VENV (build/platforms/venv: where zig and cargo-zigbuild are installed),
+# PLATFORMS_WINEPREFIX (~/.cache/flexiti-auth/wine-prefix: Wine's prefix for the Windows row).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -121,6 +122,7 @@ rustflags() {
     # GNU ld stamps the link time into PE headers unless told not to; and the DLL's COFF symbol
     # table names rustc's temporary raw-dylib import libraries (/tmp/rustcXXXXXX/...): a random
     # path, so drop the table (exports live in .edata and stay).
+    # shellcheck disable=SC2054 # the comma belongs to the linker argument
     [ "$P_OS" = windows ] && flags+=(-C link-arg=-Wl,--no-insert-timestamp -C strip=symbols)
     local IFS=$'\x1f'; printf '%s' "${flags[*]}"
 }
@@ -130,13 +132,21 @@ build_one() {
     local log=$P_DIR/build.log
     mkdir -p "$P_DIR"
     say "$P: building $P_RUST${P_ZIG:+ (glibc $GLIBC_FLOOR via cargo-zigbuild)}"
-    local cmd=(cargo build)
-    [ -n "$P_ZIG" ] && cmd=(cargo zigbuild)
+    local build_cmd=(cargo build)
+    [ -n "$P_ZIG" ] && build_cmd=(cargo zigbuild)
     # --lib: the library alone (the token server is a host tool, built by `make build`).
-    if ! (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS=$(rustflags) "${cmd[@]}" --release --locked --lib \
+    if ! (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS=$(rustflags) "${build_cmd[@]}" --release --locked --lib \
             --target "${P_ZIG:-$P_RUST}" --target-dir "$ZIG_TARGET_DIR") >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         say "$P: build failed (log: $log)"
+        return 1
+    fi
+    # Unix-only code must have a counterpart or be compiled out cleanly: a warning (dead code,
+    # unused import) on one platform is code that does not belong there. (cargo replays the
+    # warnings of cached builds, so this holds on every run.)
+    if grep -qF 'warning: `flexiti-auth` (lib) generated' "$log"; then
+        grep -E -A5 '^warning' "$log" | head -n 40 >&2
+        say "$P: the library compiles with warnings for $P_RUST (log: $log)"
         return 1
     fi
     stage_one
@@ -187,7 +197,7 @@ EOF
 dll_exports() { x86_64-w64-mingw32-objdump -p "$1" | awk '/\[Ordinal\/Name Pointer\] Table/ {t=1; next} t && /^\t\[/ {print $NF; next} t {exit}' | LC_ALL=C sort; }
 
 write_readme() {
-    local link test
+    local link
     if [ "$P_OS" = linux ]; then
         link="    cc -I include app.c -L lib -lflexiti_auth -Wl,-rpath,'\$ORIGIN/../lib'
     or, with pkg-config: PKG_CONFIG_PATH=\$PWD/lib/pkgconfig pkg-config --cflags --libs flexiti-auth
@@ -278,7 +288,7 @@ test_one() {
     if [ "$P_OS" = linux ]; then
         # Compiler and linker flags from the package's own pkg-config file: it is tested too.
         local pc
-        pc=$(PKG_CONFIG_LIBDIR="$P_PKG/lib/pkgconfig" PKG_CONFIG_PATH= pkg-config --cflags --libs flexiti-auth) \
+        pc=$(PKG_CONFIG_LIBDIR="$P_PKG/lib/pkgconfig" PKG_CONFIG_PATH='' pkg-config --cflags --libs flexiti-auth) \
             || { say "$P: pkg-config cannot read $P_PKG/lib/pkgconfig/flexiti-auth.pc"; return 1; }
         # shellcheck disable=SC2086 # pc is a list of flags
         "$P_CC" "${C_FLAGS[@]}" -o "$t/test_core" "$ROOT/tests/c/test_core.c" "$ROOT/tests/c/harness.c" \
@@ -310,10 +320,14 @@ test_one() {
 # here and tied to this shell by --watch-stdin; its URL goes in FLX_TOKEN_SERVER_URL.
 run_under_wine() {
     local t=$1 url rc=0
-    export WINEPREFIX=$OUT/wine-prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
+    # The prefix lives outside the source tree: its drive z: is a link to /, and cargo walks a
+    # package's whole directory (links included) to fingerprint build.rs where git does not list it.
+    export WINEPREFIX=${PLATFORMS_WINEPREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/flexiti-auth/wine-prefix}
+    export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
     unset DISPLAY http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
     if [ ! -f "$WINEPREFIX/system.reg" ]; then
         say "creating the wine prefix $WINEPREFIX"
+        mkdir -p "$(dirname "$WINEPREFIX")"
         wineboot -i >/dev/null 2>&1 || true
         wineserver -w
     fi
@@ -334,6 +348,7 @@ run_under_wine() {
 
 run_platform() { # run_platform STEP P (in a subshell: a blocked step exits it with 3)
     platform_info "$2"
+    rm -f "$P_DIR/check.result" "$P_DIR/test.result"
     build_one || return 1
     [ "$1" = build ] && return 0
     check_one || return 1
@@ -357,8 +372,9 @@ matrix() {
     started=$(date -u '+%Y-%m-%d %H:%M UTC')
     for p in "${ALL_PLATFORMS[@]}"; do
         rc=0
-        (run_platform test "$p") || rc=$?
         platform_info "$p"
+        mkdir -p "$P_DIR"
+        (run_platform test "$p") 2>&1 | tee "$P_DIR/run.log" || rc=${PIPESTATUS[0]}
         check=$(cat "$P_DIR/check.result" 2>/dev/null || echo -)
         tests=$(cat "$P_DIR/test.result" 2>/dev/null || echo -)
         case $rc in
@@ -366,7 +382,10 @@ matrix() {
         "$BLOCKED") result=BLOCKED; failed=1 ;;
         *) result=FAIL; failed=1 ;;
         esac
-        [ "$result" = PASS ] || tests="- (see build/platforms/$p/*.log)"
+        if [ "$result" != PASS ]; then
+            # Why: the last thing the run said about this platform (logs in build/platforms/P/).
+            tests="- ($(grep -E "^\[platforms\] ($p: |BLOCKED)" "$P_DIR/run.log" | tail -n1 | sed "s/^\[platforms\] //; s/^$p: //; s|$ROOT/||g; s/|/\\|/g"))"
+        fi
         rows+=("| $p | $result | $check | $tests |")
         rm -f "$P_DIR/check.result" "$P_DIR/test.result"
     done

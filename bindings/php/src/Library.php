@@ -223,6 +223,14 @@ final class Library
             if (preg_match('/^[ \t]*#[ \t]*define[ \t]+FFI_LIB[ \t]+"([^"]+)"/m', $text, $m) === 1) {
                 $ffiLib = $m[1];
             }
+            // The repository's header names the Linux file; pick this platform's own name.
+            if ($ffiLib === 'libflexiti_auth.so') {
+                $ffiLib = match (PHP_OS_FAMILY) {
+                    'Windows' => 'flexiti_auth.dll',
+                    'Darwin' => 'libflexiti_auth.dylib',
+                    default => $ffiLib,
+                };
+            }
             $code = (string) preg_replace('/^[ \t]*#[ \t]*define[ \t]+FFI_(SCOPE|LIB)\b.*$/m', '', $text);
 
             return [realpath($path) ?: $path, $code, $ffiLib];
