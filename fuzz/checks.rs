@@ -13,6 +13,34 @@ use serde_json::{Map, Value};
 
 const NOW: Now = Now { wall: 1_764_000_000, steady: 1_000 };
 
+/// Reported library bugs a long fuzz run may step over while they are open, so that it can look
+/// for others: FLX_FUZZ_SKIP_KNOWN=deep-nesting. Never set in `make test` or `make fuzz`.
+fn skipping(issue: &str) -> bool {
+    static SKIP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SKIP.get_or_init(|| std::env::var("FLX_FUZZ_SKIP_KNOWN").unwrap_or_default()).split(',').any(|s| s == issue)
+}
+
+/// How deeply `[` and `{` nest in the input (outside strings, roughly: enough to spot the
+/// inputs of the deep-nesting issue).
+fn nesting(data: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for &b in data {
+        match (in_str, esc, b) {
+            (true, true, _) => esc = false,
+            (true, false, b'\\') => esc = true,
+            (true, false, b'"') => in_str = false,
+            (false, _, b'"') => in_str = true,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                max = max.max(depth)
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Messages are for people: never empty, never enormous.
 fn sane_message(status: FlxStatus, expected: FlxStatus, message: &str) {
     assert_eq!(status, expected, "{message}");
@@ -45,6 +73,16 @@ fn check_held(t: &HeldToken) {
     }
 }
 
+/// For FLX_FUZZ_SKIP_KNOWN=float-roundtrip: fractional numbers to 12 significant digits.
+fn round_floats(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => *v = Value::String(format!("{:.12e}", n.as_f64().unwrap())),
+        Value::Array(a) => a.iter_mut().for_each(round_floats),
+        Value::Object(o) => o.values_mut().for_each(round_floats),
+        _ => {}
+    }
+}
+
 /// A held token survives export and import unchanged (what the Magento session relies on).
 fn check_round_trip(t: &HeldToken, now: Now) {
     let exported = session::export(t).expect("export");
@@ -56,6 +94,11 @@ fn check_round_trip(t: &HeldToken, now: Now) {
     let strip = |m: &Map<String, Value>| {
         let mut m = m.clone();
         m.remove("created_at");
+        if skipping("float-roundtrip") {
+            for v in m.values_mut() {
+                round_floats(v);
+            }
+        }
         m
     };
     assert_eq!(strip(&back.response), strip(&t.response), "the token response changed through a session");
@@ -70,7 +113,9 @@ pub fn token_response(data: &[u8]) {
     match HeldToken::from_response(map, NOW.wall, NOW.steady) {
         Ok(t) => {
             check_held(&t);
-            check_round_trip(&t, NOW);
+            if !(skipping("deep-nesting") && nesting(data) >= 120) {
+                check_round_trip(&t, NOW);
+            }
         }
         Err(e) => sane_message(e.status, FlxStatus::FLX_ERR_BAD_RESPONSE, &e.message),
     }
@@ -133,7 +178,8 @@ pub fn response_headers(data: &[u8]) {
     }
     match Endpoint::parse(b) {
         Ok(e) => {
-            let url = e.token_url(c);
+            // Schemes are case-insensitive (RFC 3986): "HTTPS://" is accepted as https.
+            let url = e.token_url(c).to_ascii_lowercase();
             assert!(url.starts_with("https://") || url.starts_with("http://"), "{url}");
         }
         Err(e) => sane_message(e.status, FlxStatus::FLX_ERR_INVALID_ARGUMENT, &e.message),

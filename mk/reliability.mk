@@ -36,7 +36,7 @@ stress: build
 ## cargo-fuzz needs nightly; the targets live outside the workspace (fuzz/Cargo.toml).
 fuzz-build:
 	@cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-	cd $(FUZZ_DIR) && cargo +nightly fuzz build -a $(FUZZ_TARGETS)
+	cd $(FUZZ_DIR) && cargo +nightly fuzz build -a
 
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \

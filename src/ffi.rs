@@ -187,10 +187,10 @@ pub extern "C" fn flx_client_set_option(c: *mut FlxClient, name: *const c_char, 
 /// ignored).
 #[no_mangle]
 pub extern "C" fn flx_client_free(c: *mut FlxClient) {
+    if c.is_null() {
+        return; // a no-op: this thread's last error stays as it was
+    }
     guard((), || {
-        if c.is_null() {
-            return Ok(());
-        }
         // SAFETY: see client_arg.
         let h = unsafe { &*c };
         if h.magic.compare_exchange(LIVE, FREED, Ordering::AcqRel, Ordering::Acquire).is_err() {

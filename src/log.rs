@@ -3,9 +3,9 @@
 //! append-only file, and stderr when FLX_LOG is set. Lines never carry a secret: callers build
 //! them from non-secret facts, and the client redacts its secrets from every line it emits.
 
-use parking_lot::{Mutex, RwLock};
+use crate::fork::{fork_generation, ForkLock};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,17 +43,55 @@ impl Level {
 
 pub type Callback = Arc<dyn Fn(Level, &str) + Send + Sync>;
 
+/// A callback and how many calls of it are running (set_callback waits for them to end).
+struct CallbackSlot {
+    callback: Callback,
+    running: AtomicUsize,
+}
+
+/// Where lines go. Its lock is held only to copy these two pointers, never during I/O or a
+/// callback, so a fork() can always take it (see fork.rs) and a child never inherits it held.
+#[derive(Default)]
+struct Sinks {
+    callback: Option<Arc<CallbackSlot>>,
+    file: Option<Arc<std::fs::File>>,
+}
+
+type SinksLock = std::sync::RwLock<Sinks>;
+
 pub struct Logger {
     /// 0 = off, else the most verbose Level enabled.
     level: AtomicU8,
     stderr: AtomicBool,
-    callback: RwLock<Option<Callback>>,
-    file: Mutex<Option<std::fs::File>>,
+    sinks: Arc<SinksLock>,
 }
 
 impl Default for Logger {
     fn default() -> Self {
-        Logger { level: AtomicU8::new(0), stderr: AtomicBool::new(false), callback: RwLock::new(None), file: Mutex::new(None) }
+        let sinks: Arc<SinksLock> = Arc::default();
+        let lock: Arc<dyn ForkLock> = sinks.clone();
+        crate::fork::register(&lock);
+        Logger { level: AtomicU8::new(0), stderr: AtomicBool::new(false), sinks }
+    }
+}
+
+impl ForkLock for SinksLock {
+    fn hold_for_fork(self: Arc<Self>) -> Box<dyn FnOnce()> {
+        let generation = fork_generation();
+        let guard = self.write().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: the Arc moved into the closure keeps the lock alive past the guard, which the
+        // closure drops first.
+        let guard: std::sync::RwLockWriteGuard<'static, Sinks> = unsafe { std::mem::transmute(guard) };
+        Box::new(move || {
+            if fork_generation() != generation {
+                // In the child: the parent's threads that were inside the callback are gone.
+                if let Some(slot) = &guard.callback {
+                    slot.running.store(0, Ordering::SeqCst);
+                }
+            }
+            drop(guard);
+            drop(self);
+        })
     }
 }
 
@@ -90,45 +128,85 @@ impl Logger {
         self.level.load(Ordering::Relaxed) >= level as u8
     }
 
-    /// Replace the callback; returns once no call of the previous one is still running.
-    /// (A callback must not replace the callback itself: that would wait for itself.)
+    fn sinks(&self) -> std::sync::RwLockReadGuard<'_, Sinks> {
+        self.sinks.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sinks_mut(&self) -> std::sync::RwLockWriteGuard<'_, Sinks> {
+        self.sinks.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replace the callback; returns once no call of the previous one is still running, so
+    /// whatever it uses may be freed. (A callback must not replace the callback itself: that
+    /// would wait for itself.)
     pub fn set_callback(&self, cb: Option<Callback>) {
-        *self.callback.write() = cb;
+        let new = cb.map(|callback| Arc::new(CallbackSlot { callback, running: AtomicUsize::new(0) }));
+        let old = std::mem::replace(&mut self.sinks_mut().callback, new);
+        if let Some(old) = old {
+            while old.running.load(Ordering::SeqCst) > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
     }
 
     /// Append to `path` from now on (None: stop). The file is opened now, so errors show here.
     pub fn set_file(&self, path: Option<&str>) -> std::io::Result<()> {
         let file = match path {
-            Some(p) => Some(std::fs::OpenOptions::new().create(true).append(true).open(p)?),
+            Some(p) => Some(Arc::new(std::fs::OpenOptions::new().create(true).append(true).open(p)?)),
             None => None,
         };
-        *self.file.lock() = file;
+        self.sinks_mut().file = file;
         Ok(())
     }
 
-    /// Send one event to every sink. The callback is called without any library lock held
-    /// but this logger's, so it may call back into the library.
+    /// Send one event to every sink. No lock is held while writing or calling back, so the
+    /// callback may call into the library again.
     pub fn emit(&self, level: Level, message: &str) {
         if !self.enabled(level) {
             return;
         }
         let message: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-        let line = format!("{} {} flexiti-auth: {}", utc_timestamp(crate::clock::unix_now()), level.name(), message);
+        let line = format!("{} {} flexiti-auth: {}\n", utc_timestamp(crate::clock::unix_now()), level.name(), message);
+        let (callback, file) = {
+            let sinks = self.sinks();
+            let slot = sinks.callback.clone();
+            if let Some(slot) = &slot {
+                slot.running.fetch_add(1, Ordering::SeqCst);
+            }
+            (slot, sinks.file.clone())
+        };
+        // One write per line: with O_APPEND, lines from several processes do not interleave;
+        // and no stream lock that a forked child could inherit held.
         if self.stderr.load(Ordering::Relaxed) {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            write_stderr(line.as_bytes());
         }
-        if let Some(f) = self.file.lock().as_mut() {
-            // One write per line: with O_APPEND, lines from several processes do not interleave.
-            let _ = f.write_all(format!("{line}\n").as_bytes());
+        if let Some(f) = file {
+            let _ = (&*f).write_all(line.as_bytes());
         }
-        // The read lock is held across the call, so set_callback (a write) returns only once no
-        // call of the old callback is in progress: its user data may then be freed. Recursive,
-        // because a callback may log again through the library.
-        let cb = self.callback.read_recursive();
-        if let Some(cb) = cb.as_ref() {
-            cb(level, &line);
+        if let Some(slot) = callback {
+            struct Done<'a>(&'a AtomicUsize);
+            impl Drop for Done<'_> {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            let _done = Done(&slot.running);
+            (slot.callback)(level, &line[..line.len() - 1]);
         }
     }
+}
+
+#[cfg(unix)]
+fn write_stderr(bytes: &[u8]) {
+    // SAFETY: writing a valid buffer to fd 2; a short or failed write only loses a log line.
+    unsafe {
+        libc::write(2, bytes.as_ptr() as *const libc::c_void, bytes.len());
+    }
+}
+
+#[cfg(not(unix))]
+fn write_stderr(bytes: &[u8]) {
+    let _ = std::io::stderr().write_all(bytes);
 }
 
 /// "2026-11-25T17:40:00Z".
@@ -171,6 +249,7 @@ mod tests {
 
     #[test]
     fn levels_filter_and_callbacks_receive_lines() {
+        use parking_lot::Mutex;
         let l = Logger::default();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();

@@ -30,6 +30,10 @@ pub struct HeldToken {
 impl HeldToken {
     /// Validate a token response (or a session's token object) and build the held token.
     pub fn from_response(mut response: Map<String, Value>, created_at: i64, created_steady: i64) -> Result<Self> {
+        // The token travels inside session JSON (one level deeper) and must come back from it.
+        if response.values().any(|v| depth(v) > MAX_FIELD_DEPTH) {
+            return Err(Error::bad_response(format!("token response nests deeper than {MAX_FIELD_DEPTH} levels")));
+        }
         let access_token = match response.get("access_token") {
             Some(Value::String(s)) if usable_token(s) => s.clone(),
             Some(Value::String(_)) => {
@@ -81,6 +85,17 @@ impl HeldToken {
     /// Seconds of usable life left before the threshold (negative once expired).
     pub fn seconds_left(&self, threshold: i64, now: Now) -> i128 {
         self.expires_in as i128 - threshold as i128 - self.age(now)
+    }
+}
+
+/// How deep a token response's fields may nest (Flexiti's are flat; JSON parsers stop at ~128).
+pub const MAX_FIELD_DEPTH: usize = 32;
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+        _ => 0,
     }
 }
 

@@ -57,8 +57,37 @@ fn wait_child(pid: libc::pid_t, mut out: std::fs::File) -> Result<String, String
 
 #[test]
 fn children_get_their_own_tokens_while_parent_threads_keep_working() {
+    fork_while_working(None);
+}
+
+/// The same while the parent's threads write debug log lines to a file and a callback: a child
+/// forked in the middle of a log write must still log (and work).
+#[test]
+fn children_forked_while_parent_threads_log_do_not_hang() {
+    let dir = temp_dir("fork-log");
+    let file = dir.join("parent.log");
+    fork_while_working(Some(&file));
+    let log = std::fs::read_to_string(&file).unwrap();
+    assert!(log.lines().count() > 100, "the parent's threads hardly logged: the test proved little");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+extern "C" fn count_line(_level: i32, _line: *const std::ffi::c_char, user: *mut std::ffi::c_void) {
+    // SAFETY: `user` is the AtomicU64 below, alive for the whole test.
+    unsafe { &*(user as *const AtomicU64) }.fetch_add(1, Ordering::Relaxed);
+}
+
+static CALLBACK_LINES: AtomicU64 = AtomicU64::new(0);
+
+fn fork_while_working(log_file: Option<&std::path::Path>) {
     let server = TokenServer::start();
     let h = Arc::new(Handle::new(&server.url, CLIENT_ID, CLIENT_SECRET));
+    if let Some(file) = log_file {
+        assert_eq!(h.set("log_level", "debug"), OK);
+        assert_eq!(h.set("log_file", file.to_str().unwrap()), OK);
+        let user = &CALLBACK_LINES as *const AtomicU64 as *mut std::ffi::c_void;
+        assert_eq!(flexiti_auth::ffi::flx_client_set_log_callback(h.0, Some(count_line), user), OK);
+    }
     let first = h.access_token(false).expect("parent token");
 
     // Parent threads use the handle all through the forks: cached calls, refreshes, exports.
@@ -72,7 +101,7 @@ fn children_get_their_own_tokens_while_parent_threads_keep_working() {
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
-                    let ok = match (i, n % 50) {
+                    let ok = match (i, n % 20) {
                         (0, 0) => h.access_token(false).is_some(),
                         (1, 0) => h.export().is_some(),
                         _ => h.access_token(true).is_some(),
@@ -93,14 +122,19 @@ fn children_get_their_own_tokens_while_parent_threads_keep_working() {
     for i in 0..CHILDREN {
         std::thread::sleep(Duration::from_millis(5 + (i as u64 * 7) % 20));
         let hc = h.clone();
+        let logging = log_file.is_some();
         children.push(spawn_child(move || {
             let t0 = Instant::now();
+            let lines_before = CALLBACK_LINES.load(Ordering::Relaxed);
             if hc.set("user_agent", &format!("fork-child-{i}")) != OK {
                 return format!("set_option failed: {:?}", last_error());
             }
             let cached = hc.access_token(true);
             let fresh = hc.access_token(false);
             let again = hc.access_token(true);
+            if logging && CALLBACK_LINES.load(Ordering::Relaxed) == lines_before {
+                return "logged nothing to the callback".to_owned();
+            }
             match (cached, fresh, again) {
                 (Some(c), Some(f), Some(a)) if f == a => format!("ok {c} {f} {}", t0.elapsed().as_millis()),
                 (c, f, a) => format!("failed {:?} {} {} {}: {:?}", c.is_some(), f.is_some(), a.is_some(), 0, last_error()),

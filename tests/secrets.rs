@@ -379,21 +379,32 @@ fn every_error_path(log: Option<(&str, &Path)>) -> Transcript {
             t.note(format!("log callback {level} line {}", n + 1), line);
         }
     }
+    std::mem::take(t)
 }
 
 #[test]
 fn no_secret_in_any_message_or_log_line() {
     let dir = temp_dir("secrets");
-    let mut t = Transcript::default();
-    every_error_path(&mut t, None);
-    let n_messages = t.texts.len();
-    assert!(n_messages > 80, "the run produced only {n_messages} messages");
-    // One run at a time into the callback's shared buffer.
-    for level in ["error", "warn", "info", "debug"] {
-        let file: PathBuf = dir.join(format!("{level}.log"));
-        every_error_path(&mut t, Some((level, &file)));
+    // Without logging, and at every log level; the runs are independent, so side by side.
+    let runs: Vec<_> = [None, Some("error"), Some("warn"), Some("info"), Some("debug")]
+        .into_iter()
+        .map(|level| {
+            let file: PathBuf = dir.join(format!("{}.log", level.unwrap_or("none")));
+            std::thread::spawn(move || every_error_path(level.map(|l| (l, file.as_path()))))
+        })
+        .collect();
+    let mut all = Transcript::default();
+    for (i, run) in runs.into_iter().enumerate() {
+        let t = run.join().unwrap();
+        if i == 0 {
+            assert!(t.texts.len() > 80, "the run produced only {} messages", t.texts.len());
+        }
+        all.texts.extend(t.texts);
+        for s in t.secrets {
+            all.secret(&s);
+        }
     }
-    t.assert_clean();
+    all.assert_clean();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -403,8 +414,7 @@ fn no_secret_in_any_message_or_log_line() {
 fn no_secret_on_stderr_with_flx_log() {
     if let Ok(out) = std::env::var("FLX_SECRETS_CHILD_OUT") {
         // The child: drive every path, hand the secrets to the parent through a file.
-        let mut t = Transcript::default();
-        every_error_path(&mut t, None);
+        let t = every_error_path(None);
         std::fs::write(out, t.secrets.join("\n")).unwrap();
         return;
     }
