@@ -50,8 +50,10 @@ build:
 	$(CARGO) build $(CARGO_FLAGS) --workspace
 	@ln -sf libflexiti_auth.so $(SONAME_LINK)
 
-test: deps build test-headers test-rust test-c test-php-header test-token-server test-readme $(EXTRA_TESTS)
+TEST_SUITES = test-headers test-rust test-c test-php-header test-token-server test-readme $(EXTRA_TESTS)
+test: deps build $(TEST_SUITES)
 	@echo "make test: every suite passed"
+	@echo "suites: $(words $(TEST_SUITES)) passed, 0 failed"
 
 test-rust: build
 	$(CARGO) test $(CARGO_FLAGS) --workspace -- --test-threads=4
