@@ -6,6 +6,10 @@
  *   tc_access   the binding: TokenClient->getAccessToken(true)
  *   tc_token    the binding: TokenClient->getToken(true) (the whole token as an array, like the
  *               guide's decoded object)
+ * and what a PHP-FPM request pays when nothing survives the request (the handle is created from
+ * the session each time; the guide's flow reads the same session):
+ *   ffi_request  flx_client_new + flx_session_import + flx_get_access_token + flx_client_free
+ *   tc_request   new TokenClient + importSession + getAccessToken(true) (+ destructor)
  * Usage: php cached.php LIB [reps]
  */
 
@@ -46,6 +50,19 @@ $variants = [
     },
 ];
 
+$sessionJson = bench_session_json();
+$perRequestN = 10000;
+$variants['ffi_request'] = static function (int $n) use ($ffi, $url, $sessionJson): void {
+    for ($i = 0; $i < $n; $i++) {
+        $c = $ffi->flx_client_new($url, 'bench-client', 'bench-secret');
+        $ffi->flx_session_import($c, $sessionJson);
+        $p = $ffi->flx_get_access_token($c, true);
+        $t = FFI::string($p);
+        $ffi->flx_string_free($p);
+        $ffi->flx_client_free($c);
+    }
+};
+
 $tc = null;
 try {
     require_once bench_repo() . '/bindings/php/autoload.php';
@@ -59,6 +76,14 @@ try {
     $variants['tc_token'] = static function (int $n) use ($tc): void {
         for ($i = 0; $i < $n; $i++) {
             $t = $tc->getToken(true);
+        }
+    };
+    $variants['tc_request'] = static function (int $n) use ($url, $lib, $sessionJson): void {
+        for ($i = 0; $i < $n; $i++) {
+            $client = new Flexiti\Auth\TokenClient($url, 'bench-client', 'bench-secret', ['library' => $lib]);
+            $client->importSession($sessionJson);
+            $t = $client->getAccessToken(true);
+            unset($client);
         }
     };
 } catch (Throwable $e) {
@@ -78,13 +103,13 @@ $ffi->flx_string_free($p);
 $names = array_keys($variants);
 $samples = array_fill_keys($names, []);
 foreach ($variants as $fn) {
-    bench_batch($fn, intdiv($n, 10)); // warm up
+    bench_batch($fn, 2000); // warm up
 }
 for ($r = 0; $r < $reps; $r++) {
     $k = count($names);
     for ($j = 0; $j < $k; $j++) {
         $name = $names[($j + $r) % $k];
-        $samples[$name][] = bench_batch($variants[$name], $n);
+        $samples[$name][] = bench_batch($variants[$name], str_ends_with($name, '_request') ? $perRequestN : $n);
     }
 }
 foreach ($samples as $name => $s) {

@@ -34,6 +34,17 @@ static void get(FlxClient *c, bool use_cache) {
     flx_string_free(p);
 }
 
+/* A counter of flx_client_stats. */
+static long library_stat(FlxClient *c, const char *key) {
+    char *s = flx_client_stats(c);
+    if (!s) DIE("flx_client_stats: %s", flx_last_error_message());
+    const char *at = strstr(s, key);
+    if (!at) DIE("stats without %s: %s", key, s);
+    long v = strtol(at + strlen(key), NULL, 10);
+    flx_string_free(s);
+    return v;
+}
+
 /* HTTP attempts the library counted (flx_client_stats: requests.client_credentials + refresh_token). */
 static long library_requests(FlxClient *c) {
     char *s = flx_client_stats(c);
@@ -83,6 +94,7 @@ struct together {
     bool use_cache;
     pthread_barrier_t *barrier;
     double us;
+    uint64_t end;
 };
 
 static void *together_main(void *arg) {
@@ -90,31 +102,39 @@ static void *together_main(void *arg) {
     pthread_barrier_wait(t->barrier);
     uint64_t t0 = now_ns();
     get(t->c, t->use_cache);
-    t->us = (double)(now_ns() - t0) / 1000.0;
+    t->end = now_ns();
+    t->us = (double)(t->end - t0) / 1000.0;
     return NULL;
 }
 
-/* One round: THREADS threads released at once on `c`; latencies appended to lat. */
-static void together_round(FlxClient *c, bool use_cache, double *lat) {
+/* One round: THREADS threads released at once on `c`; latencies appended to lat. Returns the
+ * drain time: from the first caller's return to the last's (all share one answer: how long it
+ * takes to hand it to every waiter), in µs. */
+static double together_round(FlxClient *c, bool use_cache, double *lat) {
     pthread_t th[THREADS];
     struct together ts[THREADS];
     pthread_barrier_t barrier;
     pthread_barrier_init(&barrier, NULL, THREADS);
     for (int i = 0; i < THREADS; i++) {
-        ts[i] = (struct together){c, use_cache, &barrier, 0};
+        ts[i] = (struct together){c, use_cache, &barrier, 0, 0};
         if (pthread_create(&th[i], NULL, together_main, &ts[i]) != 0) DIE("pthread_create");
     }
+    uint64_t first = UINT64_MAX, last = 0;
     for (int i = 0; i < THREADS; i++) {
         pthread_join(th[i], NULL);
         lat[i] = ts[i].us;
+        if (ts[i].end < first) first = ts[i].end;
+        if (ts[i].end > last) last = ts[i].end;
     }
     pthread_barrier_destroy(&barrier);
+    return (double)(last - first) / 1000.0;
 }
 
 static void mode_together(const char *url, int rounds, const char *label, bool nginx) {
     if (rounds > 200) rounds = 200;
     double *lat = malloc(sizeof *lat * THREADS * (size_t)rounds);
     double *reqs = malloc(sizeof *reqs * (size_t)rounds);
+    double *drain = malloc(sizeof *drain * (size_t)rounds);
     char id[96];
     const char *kinds[] = {"warm", "cold", "refresh"};
     for (int k = 0; k < 3; k++) {
@@ -124,14 +144,15 @@ static void mode_together(const char *url, int rounds, const char *label, bool n
             c = client(url, NULL, NULL);
             get(c, false); /* transport built, connection open */
         }
-        long lib_total = 0;
+        long lib_total = 0, retries = 0;
         for (int r = 0; r < rounds; r++) {
             if (k == 1) c = client(url, NULL, NULL); /* nothing built, nothing connected */
             if (k == 0) flx_client_clear(c);         /* no token: everyone needs one */
-            long before = library_requests(c);
-            together_round(c, k != 2, lat + (size_t)r * THREADS);
+            long before = library_requests(c), retries_before = library_stat(c, "\"retries\":");
+            drain[r] = together_round(c, k != 2, lat + (size_t)r * THREADS);
             reqs[r] = (double)(library_requests(c) - before);
             lib_total += (long)reqs[r];
+            retries += library_stat(c, "\"retries\":") - retries_before;
             if (k == 1) { flx_client_free(c); c = NULL; }
         }
         if (c) flx_client_free(c);
@@ -139,8 +160,12 @@ static void mode_together(const char *url, int rounds, const char *label, bool n
         emit(id, "requests", reqs, rounds);
         snprintf(id, sizeof id, "c.together.%s.%s.latency", label, kinds[k]);
         emit(id, "us", lat, THREADS * rounds);
+        snprintf(id, sizeof id, "c.together.%s.%s.drain", label, kinds[k]);
+        emit(id, "us", drain, rounds);
         snprintf(id, sizeof id, "c.together.%s.%s.library_requests", label, kinds[k]);
         emit1(id, "requests", (double)lib_total);
+        snprintf(id, sizeof id, "c.together.%s.%s.retries", label, kinds[k]);
+        emit1(id, "retries", (double)retries);
         /* minus the "before" status request (nginx) and the warm-up request of warm and refresh */
         long seen = server_requests(url, nginx) - server_before - (nginx ? 1 : 0) - (k != 1 ? 1 : 0);
         snprintf(id, sizeof id, "c.together.%s.%s.server_requests", label, kinds[k]);
@@ -148,6 +173,7 @@ static void mode_together(const char *url, int rounds, const char *label, bool n
     }
     free(lat);
     free(reqs);
+    free(drain);
 }
 
 static double batch(FlxClient *c, long n) {

@@ -37,6 +37,16 @@ php -r 'exit(extension_loaded("ffi") && extension_loaded("curl") ? 0 : 1);' \
   || { echo "bench needs PHP with the ffi and curl extensions" >&2; exit 2; }
 
 reps() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
+
+# Share of CPU time used by anything (this script is idle meanwhile) over one second: a busy
+# machine spoils every figure here, so the table says how busy it was.
+cpu_busy() {
+  local a b
+  a=($(head -n 1 /proc/stat)); sleep 1; b=($(head -n 1 /proc/stat))
+  local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
 step() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 work=$(mktemp -d /tmp/flx-bench.XXXXXX)
@@ -68,7 +78,7 @@ started=$(date +%s)
   echo "php:      $(php -r 'echo PHP_VERSION;') (CLI, opcache.enable_cli=1), curl $(php -r 'echo curl_version()["version"], " ", curl_version()["ssl_version"];')"
   echo "python:   $(python3 -c 'import platform; print(platform.python_version())')"
   echo "nginx:    $(nginx -v 2>&1 | sed 's/^nginx version: //')"
-  echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, at start)"
+  echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, at start); CPU busy before start: $(cpu_busy)% (other processes)"
   [ "$quick" = 1 ] && echo "mode:     QUICK (few repetitions: not for publication)"
 } > "$out/machine.txt"
 cat "$out/machine.txt" >&2
@@ -170,7 +180,7 @@ step "5. scale: number of handles"
 pin0 "$out/cached" handles "$(reps 7 2)" >> "$results"
 
 # ---- the table ----------------------------------------------------------------------------
-echo "elapsed:  $(( $(date +%s) - started )) s; load at end $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
+echo "elapsed:  $(( $(date +%s) - started )) s; load at end $(cut -d' ' -f1-3 /proc/loadavg); CPU busy after: $(cpu_busy)%" >> "$out/machine.txt"
 status=0
 python3 "$repo/bench/report.py" "$results" "$out/machine.txt" > "$out/table.md" || status=$?
 cat "$out/table.md"
