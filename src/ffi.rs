@@ -115,10 +115,22 @@ fn client_arg<'a>(c: *const FlxClient) -> Result<&'a Client> {
 
 /// A copy of `s` in memory from malloc, released with flx_string_free (or free()).
 fn owned_c_string(s: &str) -> Result<*mut c_char> {
-    let bytes = s.as_bytes();
-    if bytes.contains(&0) {
+    if s.as_bytes().contains(&0) {
         return Err(Error::internal("string with an embedded NUL cannot be returned"));
     }
+    copy_to_malloc(s)
+}
+
+/// owned_c_string for the held token's strings, which cannot hold a NUL: HeldToken refuses
+/// tokens with control characters, and token_json is serde_json output (which escapes them).
+/// The cached path skips the scan it would otherwise pay on every call.
+fn owned_token_string(s: &str) -> Result<*mut c_char> {
+    debug_assert!(!s.as_bytes().contains(&0));
+    copy_to_malloc(s)
+}
+
+fn copy_to_malloc(s: &str) -> Result<*mut c_char> {
+    let bytes = s.as_bytes();
     // SAFETY: malloc of len+1 bytes; the copy stays in bounds and the result is NUL-terminated.
     unsafe {
         let p = libc::malloc(bytes.len() + 1) as *mut u8;
@@ -225,12 +237,12 @@ fn token_string(c: *mut FlxClient, use_cache: bool, pick: fn(&HeldToken) -> &str
     guard(std::ptr::null_mut(), || {
         let client = client_arg(c)?;
         if use_cache {
-            if let Some(p) = client.with_valid_token(|t| owned_c_string(pick(t))) {
+            if let Some(p) = client.with_valid_token(|t| owned_token_string(pick(t))) {
                 return p;
             }
         }
         let token = client.get_token(use_cache)?;
-        owned_c_string(pick(&token))
+        owned_token_string(pick(&token))
     })
 }
 

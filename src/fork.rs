@@ -36,9 +36,17 @@ fn registry() -> MutexGuard<'static, Vec<Weak<dyn ForkLock>>> {
 pub fn register(lock: &Arc<dyn ForkLock>) {
     install_hooks();
     let mut locks = registry();
-    locks.retain(|w| w.strong_count() > 0);
+    // Forget dropped locks once the list has doubled since the last sweep: O(1) per registration
+    // on average (a sweep on every registration made creating n clients cost O(n^2)).
+    if locks.len() >= 2 * SWEPT_LEN.load(Ordering::Relaxed).max(16) {
+        locks.retain(|w| w.strong_count() > 0);
+        SWEPT_LEN.store(locks.len(), Ordering::Relaxed);
+    }
     locks.push(Arc::downgrade(lock));
 }
+
+/// Length of the registry after its last sweep (read and written with the registry locked).
+static SWEPT_LEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// What prepare() took, until parent() or child() releases it. Only the forking thread touches
 /// it, while it holds the registry lock. (No fork on Windows: none of this exists there.)

@@ -129,6 +129,28 @@ fn cidr_contains(net: IpAddr, bits: u32, ip: IpAddr) -> bool {
     }
 }
 
+/// The public roots plus `extra`, built once per distinct set of extra certificates and shared
+/// by every client given the same CA file contents (RootCerts clones share one Arc). Without it
+/// each client copies the ~150 public root certificates (about 200 KiB) for itself.
+fn roots_with(extra: &[ureq::tls::Certificate<'static>]) -> RootCerts {
+    type Entry = (Vec<ureq::tls::Certificate<'static>>, RootCerts);
+    static CACHE: std::sync::Mutex<Vec<Entry>> = std::sync::Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let same = |k: &[ureq::tls::Certificate<'static>]| k.len() == extra.len() && k.iter().zip(extra).all(|(a, b)| a.der() == b.der());
+    if let Some((_, roots)) = cache.iter().find(|(k, _)| same(k)) {
+        return roots.clone();
+    }
+    let mut all: Vec<ureq::tls::Certificate<'static>> =
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect();
+    all.extend(extra.iter().cloned());
+    let roots = RootCerts::new_with_certs(&all);
+    if cache.len() >= 8 {
+        cache.remove(0);
+    }
+    cache.push((extra.to_vec(), roots.clone()));
+    roots
+}
+
 /// An HTTP agent built from the options: its pooled connections belong to one process.
 pub struct Transport {
     agent: Agent,
@@ -148,12 +170,7 @@ impl Transport {
         };
         let root_certs = match &options.ca_certs {
             // ca_file adds to the public roots rather than replacing them.
-            Some(extra) => {
-                let mut all: Vec<ureq::tls::Certificate<'static>> =
-                    webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect();
-                all.extend(extra.iter().cloned());
-                RootCerts::new_with_certs(&all)
-            }
+            Some(extra) => roots_with(extra),
             None => RootCerts::WebPki,
         };
         let config = Agent::config_builder()
@@ -168,6 +185,11 @@ impl Transport {
             .no_delay(true)
             .max_idle_connections(4)
             .max_idle_connections_per_host(2)
+            // Token requests and answers are a few hundred bytes (answers are read as a stream,
+            // capped at 1 MiB): ureq's 128 KiB defaults, per connection and per layer (TCP, TLS),
+            // are 512 KiB of zeroed memory for each client that has talked to the endpoint.
+            .input_buffer_size(16 * 1024)
+            .output_buffer_size(16 * 1024)
             .tls_config(TlsConfig::builder().root_certs(root_certs).build())
             .build();
         let resolver = SharedResolver::default();
