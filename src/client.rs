@@ -72,6 +72,12 @@ pub struct Client {
     client_id: String,
     client_secret: SecretString,
     inner: Arc<StateLock>,
+    /// The held token again, for the cached path to read without the state lock: threads that
+    /// share a handle then share no cache line they write. Stored only with the state lock held,
+    /// right after inner.token changes.
+    current: arc_swap::ArcSwapOption<HeldToken>,
+    /// options.expiration_threshold_secs, for the same path (stored with the state lock held).
+    threshold: std::sync::atomic::AtomicI64,
     pub logger: Logger,
     pub stats: Stats,
 }
@@ -102,6 +108,8 @@ impl Client {
             return Err(Error::invalid("client_id contains control characters"));
         }
         let client = Client {
+            current: arc_swap::ArcSwapOption::empty(),
+            threshold: std::sync::atomic::AtomicI64::new(Options::default().expiration_threshold_secs),
             endpoint,
             client_id: client_id.to_owned(),
             client_secret: SecretString::new(client_secret.to_owned()),
@@ -166,6 +174,7 @@ impl Client {
         if options.set(name, value)? == Affects::Transport {
             inner.transport = None;
         }
+        self.threshold.store(options.expiration_threshold_secs, std::sync::atomic::Ordering::Relaxed);
         inner.options = options;
         Ok(())
     }
@@ -250,6 +259,7 @@ impl Client {
             match &result {
                 Ok((t, _)) => {
                     inner.token = Some(t.clone());
+                    self.current.store(Some(t.clone()));
                     inner.refresh_spent = false;
                 }
                 Err(_) => {
@@ -371,7 +381,9 @@ impl Client {
     pub fn import_session(&self, json: &str) -> Result<()> {
         let token = session::import(json, Now::read())?;
         let mut inner = lock_state(&self.inner);
-        inner.token = Some(Arc::new(token));
+        let token = Arc::new(token);
+        inner.token = Some(token.clone());
+        self.current.store(Some(token));
         inner.refresh_spent = false;
         Ok(())
     }
@@ -379,6 +391,7 @@ impl Client {
     pub fn clear(&self) {
         let mut inner = lock_state(&self.inner);
         inner.token = None;
+        self.current.store(None);
         inner.refresh_spent = false;
     }
 
@@ -386,21 +399,18 @@ impl Client {
         lock_state(&self.inner).token.clone()
     }
 
-    /// The cached path for the C surface: run `f` on a still-valid held token under the lock,
-    /// without cloning it; None when a request is needed.
+    /// The cached path for the C surface: run `f` on a still-valid held token, without the state
+    /// lock and without cloning it; None when a request is needed.
     pub fn with_valid_token<R>(&self, f: impl FnOnce(&HeldToken) -> R) -> Option<R> {
-        let mut inner = lock_state(&self.inner);
-        inner.leave_parent_behind();
-        let threshold = inner.options.expiration_threshold_secs;
-        let result = match &inner.token {
-            Some(t) if !t.is_expired(threshold, Now::read()) => f(t),
-            _ => return None,
-        };
-        let token = self.logger.enabled(Level::Debug).then(|| inner.token.clone()).flatten();
-        drop(inner);
-        bump(&self.stats.cache_hits);
-        if let Some(t) = token {
-            self.log_cached(&t);
+        let current = self.current.load();
+        let t = current.as_deref()?;
+        if t.is_expired(self.threshold.load(std::sync::atomic::Ordering::Relaxed), Now::read()) {
+            return None;
+        }
+        let result = f(t);
+        self.stats.cached_path_hits.bump();
+        if self.logger.enabled(Level::Debug) {
+            self.log_cached(t);
         }
         Some(result)
     }

@@ -101,8 +101,17 @@ fn str_arg<'a>(p: *const c_char, name: &str, max: usize) -> Result<&'a str> {
 }
 
 fn client_arg<'a>(c: *const FlxClient) -> Result<&'a Client> {
+    Ok(&live_handle(c)?.client)
+}
+
+/// The handle behind a pointer from flx_client_new, checked as far as is cheap: not NULL,
+/// aligned like a real handle, and still carrying the live magic number.
+fn live_handle<'a>(c: *const FlxClient) -> Result<&'a FlxClient> {
     if c.is_null() {
         return Err(Error::invalid("client handle is NULL"));
+    }
+    if (c as usize) % std::mem::align_of::<FlxClient>() != 0 {
+        return Err(Error::invalid("client handle is not a live FlxClient (misaligned: not a pointer from flx_client_new)"));
     }
     // SAFETY: a non-NULL handle comes from flx_client_new and is not yet freed (caller's promise);
     // the magic number catches the common use-after-free while the memory is still mapped.
@@ -110,7 +119,7 @@ fn client_arg<'a>(c: *const FlxClient) -> Result<&'a Client> {
     if h.magic.load(Ordering::Acquire) != LIVE {
         return Err(Error::invalid("client handle is not a live FlxClient (already freed, or not from flx_client_new)"));
     }
-    Ok(&h.client)
+    Ok(h)
 }
 
 /// A copy of `s` in memory from malloc, released with flx_string_free (or free()).
@@ -203,8 +212,7 @@ pub extern "C" fn flx_client_free(c: *mut FlxClient) {
         return; // a no-op: this thread's last error stays as it was
     }
     guard((), || {
-        // SAFETY: see client_arg.
-        let h = unsafe { &*c };
+        let h = live_handle(c).map_err(|e| Error::invalid(format!("flx_client_free: {} (double free?)", e.message)))?;
         if h.magic.compare_exchange(LIVE, FREED, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return Err(Error::invalid("flx_client_free: handle is not a live FlxClient (double free?)"));
         }

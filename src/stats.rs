@@ -3,8 +3,41 @@
 use crate::error::FlxStatus;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+/// A counter that many threads bump at once without sharing a cache line they write: each
+/// thread adds to one of 8 slots (its own, for the first 8 threads), reads add them up.
+#[derive(Default)]
+pub struct ShardedCounter([Slot; 8]);
+
+#[derive(Default)]
+#[repr(align(64))]
+struct Slot(AtomicU64);
+
+impl ShardedCounter {
+    #[inline]
+    pub fn bump(&self) {
+        use std::cell::Cell;
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        thread_local!(static SLOT: Cell<usize> = const { Cell::new(usize::MAX) });
+        let slot = SLOT
+            .try_with(|s| {
+                if s.get() == usize::MAX {
+                    s.set(NEXT.fetch_add(1, Ordering::Relaxed) as usize);
+                }
+                s.get()
+            })
+            .unwrap_or(0);
+        self.0[slot % 8].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn sum(&self) -> u64 {
+        self.0.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
 #[derive(Default)]
 pub struct Stats {
+    /// Cache hits of the lock-free cached path (the C surface's use_cache=true).
+    pub cached_path_hits: ShardedCounter,
     pub client_credentials_requests: AtomicU64,
     pub refresh_token_requests: AtomicU64,
     pub cache_hits: AtomicU64,
@@ -55,7 +88,7 @@ impl Stats {
                 "client_credentials": get(&self.client_credentials_requests),
                 "refresh_token": get(&self.refresh_token_requests),
             },
-            "cache_hits": get(&self.cache_hits),
+            "cache_hits": get(&self.cache_hits) + self.cached_path_hits.sum(),
             "new_tokens": get(&self.new_tokens),
             "refreshes": get(&self.refreshes),
             "fallbacks": get(&self.fallbacks),
