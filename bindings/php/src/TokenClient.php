@@ -76,6 +76,12 @@ final class TokenClient
     /** How far $logPath has been read: the byte after the last complete line read. */
     private int $logOffset = 0;
 
+    /** The last token JSON getToken() decoded, and its decoded array (the cached path repeats it). */
+    private ?string $lastTokenJson = null;
+
+    /** @var array<string, mixed> */
+    private array $lastToken = [];
+
     /**
      * @param string $apiUrl the API base, e.g. "https://posapi.flexiti.fi/" (http:// only for loopback)
      * @param array<string, mixed> $options library options (string|int|bool), "library",
@@ -254,12 +260,20 @@ final class TokenClient
      */
     public function getToken(bool $useCache = false): array
     {
-        $handle = $this->handle();
-        $json = $this->logged(fn () => $this->take($this->ffi->flx_get_token($handle, $useCache)));
+        $handle = $this->handle ?? $this->handle(); // inline: the price-calculator path
+        $json = $this->logger === null
+            ? $this->takeDirect($this->ffi->flx_get_token($handle, $useCache))
+            : $this->logged(fn () => $this->take($this->ffi->flx_get_token($handle, $useCache)));
+        // The cached path returns the same JSON again and again: decode it once.
+        if ($json === $this->lastTokenJson) {
+            return $this->lastToken;
+        }
         $token = json_decode($json, true);
         if (!is_array($token)) {
             throw FlexitiException::fromStatus(FlexitiException::FLX_ERR_INTERNAL, 'the library returned token JSON that PHP cannot decode: ' . json_last_error_msg());
         }
+        $this->lastTokenJson = $json;
+        $this->lastToken = $token;
 
         return $token;
     }
@@ -271,7 +285,11 @@ final class TokenClient
      */
     public function getAccessToken(bool $useCache = false): string
     {
-        $handle = $this->handle();
+        $handle = $this->handle ?? $this->handle(); // inline: the price-calculator path
+        if ($this->logger === null) {
+            // The direct path (no log capture): no closure, no finally on the price-calculator path.
+            return $this->takeDirect($this->ffi->flx_get_access_token($handle, $useCache));
+        }
 
         return $this->logged(fn () => $this->take($this->ffi->flx_get_access_token($handle, $useCache)));
     }
@@ -562,6 +580,23 @@ final class TokenClient
         } finally {
             $this->ffi->flx_string_free($p);
         }
+    }
+
+    /**
+     * take() for the direct paths: FFI::string of a valid char* cannot throw, so the string is
+     * freed right after it is copied, without a finally block.
+     *
+     * @param \FFI\CData|null $p
+     */
+    private function takeDirect($p): string
+    {
+        if ($p === null) {
+            throw $this->lastError();
+        }
+        $s = \FFI::string($p);
+        $this->ffi->flx_string_free($p);
+
+        return $s;
     }
 
     private function check(int $status): void
