@@ -24,6 +24,8 @@ struct Inner {
     /// Built lazily; dropped when transport options change or the process forks.
     transport: Option<Arc<Transport>>,
     fork_generation: u64,
+    /// The process these connections and this flight belong to.
+    pid: u32,
     /// Held by the one caller talking to the token endpoint; others wait for its outcome.
     flight: Arc<Mutex<()>>,
     /// Number of completed flights, and the last one's outcome, shared with those who waited.
@@ -34,10 +36,14 @@ struct Inner {
 impl Inner {
     /// After fork() the child must neither reuse the parent's pooled sockets nor wait on a
     /// flight whose owner thread does not exist in the child.
+    /// Both signs are checked: the fork handler's generation (cheap), and the pid, for a child
+    /// made without the C library's fork() (a raw clone), where no handler ran. Request path only.
     fn leave_parent_behind(&mut self) {
         let generation = fork_generation();
-        if generation != self.fork_generation {
+        let pid = std::process::id();
+        if generation != self.fork_generation || pid != self.pid {
             self.fork_generation = generation;
+            self.pid = pid;
             self.transport = None;
             self.flight = Arc::new(Mutex::new(()));
             self.last_outcome = None;
@@ -119,6 +125,7 @@ impl Client {
                 refresh_spent: false,
                 transport: None,
                 fork_generation: fork_generation(),
+                pid: std::process::id(),
                 flight: Arc::new(Mutex::new(())),
                 flight_seq: 0,
                 last_outcome: None,
@@ -192,7 +199,6 @@ impl Client {
     pub fn get_token_with_decision(&self, use_cache: bool) -> Outcome {
         let (flight, seen_seq) = {
             let mut inner = lock_state(&self.inner);
-            inner.leave_parent_behind();
             if use_cache {
                 if let Some(t) = &inner.token {
                     if !t.is_expired(inner.options.expiration_threshold_secs, Now::read()) {
@@ -204,6 +210,8 @@ impl Client {
                     }
                 }
             }
+            // Before waiting on the flight: it may be a parent process's.
+            inner.leave_parent_behind();
             (inner.flight.clone(), inner.flight_seq)
         };
         let _turn = flight.lock();
