@@ -147,10 +147,16 @@ impl Client {
         }
     }
 
-    fn log_cached(&self, token: &HeldToken) {
+    fn threshold(&self) -> i64 {
+        self.threshold.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Count a cache hit and describe it at debug level.
+    fn cache_hit(&self, token: &HeldToken) {
+        self.stats.cache_hits.bump();
         if self.logger.enabled(Level::Debug) {
             let now = Now::read();
-            let threshold = lock_state(&self.inner).options.expiration_threshold_secs;
+            let threshold = self.threshold();
             self.log(Level::Debug, &[], &|| {
                 format!(
                     "decision=cached access_token {} age {} s, valid for {} s more",
@@ -197,19 +203,15 @@ impl Client {
     }
 
     pub fn get_token_with_decision(&self, use_cache: bool) -> Outcome {
+        if use_cache {
+            let held = self.current.load_full();
+            if let Some(t) = held.filter(|t| !t.is_expired(self.threshold(), Now::read())) {
+                self.cache_hit(&t);
+                return Ok((t, Decision::Cached));
+            }
+        }
         let (flight, seen_seq) = {
             let mut inner = lock_state(&self.inner);
-            if use_cache {
-                if let Some(t) = &inner.token {
-                    if !t.is_expired(inner.options.expiration_threshold_secs, Now::read()) {
-                        let t = t.clone();
-                        drop(inner);
-                        bump(&self.stats.cache_hits);
-                        self.log_cached(&t);
-                        return Ok((t, Decision::Cached));
-                    }
-                }
-            }
             // Before waiting on the flight: it may be a parent process's.
             inner.leave_parent_behind();
             (inner.flight.clone(), inner.flight_seq)
@@ -234,8 +236,7 @@ impl Client {
             if decision == Decision::Cached {
                 let t = inner.token.clone().ok_or_else(|| Error::internal("cached decision without a token"))?;
                 drop(inner);
-                bump(&self.stats.cache_hits);
-                self.log_cached(&t);
+                self.cache_hit(&t);
                 return Ok((t, Decision::Cached));
             }
             let transport = match &inner.transport {
@@ -412,14 +413,11 @@ impl Client {
     pub fn with_valid_token<R>(&self, f: impl FnOnce(&HeldToken) -> R) -> Option<R> {
         let current = self.current.load();
         let t = current.as_deref()?;
-        if t.is_expired(self.threshold.load(std::sync::atomic::Ordering::Relaxed), Now::read()) {
+        if t.is_expired(self.threshold(), Now::read()) {
             return None;
         }
         let result = f(t);
-        self.stats.cached_path_hits.bump();
-        if self.logger.enabled(Level::Debug) {
-            self.log_cached(t);
-        }
+        self.cache_hit(t);
         Some(result)
     }
 
