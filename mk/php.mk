@@ -12,6 +12,12 @@ test-php: build deps
 	@$(PHP) -l $(PHP_DIR)/bin/flexiti-auth-ffi-header >/dev/null
 	FLEXITI_AUTH_LIB=$(LIB) FLX_TOKEN_SERVER=$(TOKEN_SERVER) $(PHPUNIT) -c $(PHP_DIR)/phpunit.xml
 
+## The same suite from a copy of the checkout below a 0700 directory: what a php-fpm pool reads
+## must not come from the checkout (its user cannot read a private clone).
+.PHONY: test-php-private
+test-php-private: build deps
+	PHPUNIT=$(PHPUNIT) bash $(PHP_DIR)/tests/private-checkout.sh $(LIB) $(TOKEN_SERVER)
+
 ## A self-contained copy of the package, with the header and the library beside it
 ## (a Composer "path" repository, or zip it as an "artifact" one).
 PHP_PKG_DIR := $(BUILD_DIR)/php-package/flexiti-auth
@@ -24,4 +30,4 @@ php-package: build
 	cp $(LIB) $(PHP_PKG_DIR)/lib/libflexiti_auth.so
 	@echo "PHP package: $(PHP_PKG_DIR)"
 
-EXTRA_TESTS += test-php
+EXTRA_TESTS += test-php test-php-private

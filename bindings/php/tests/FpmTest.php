@@ -4,7 +4,7 @@ declare(strict_types=1);
 
 namespace Flexiti\Auth\Tests;
 
-use Flexiti\Auth\FfiHeader;
+use Flexiti\Auth\Tests\Support\PoolFiles;
 use Flexiti\Auth\Tests\Support\TokenServer;
 use Flexiti\Auth\Tests\Support\TokenServerTestCase;
 
@@ -13,11 +13,17 @@ use Flexiti\Auth\Tests\Support\TokenServerTestCase;
  * ffi.preload loads the library in the master at startup, opcache.preload loads the binding's
  * classes, request code reaches the library through FFI::scope("FLEXITI_AUTH"). Two FastCGI
  * requests (cgi-fcgi) to the one worker of a pm=static pool show that the library is mapped
- * before either request starts, at the master's address, and never loaded again.
+ * before either request starts, at the master's address, and never loaded again. What the pool
+ * reads (binding, header, library, request script) is staged in the test's own directory by
+ * PoolFiles, so the test passes from a checkout the pool user cannot read.
  */
 final class FpmTest extends TokenServerTestCase
 {
     private string $tmp = '';
+
+    private ?PoolFiles $files = null;
+
+    private string $worker = '';
 
     /** @var resource|null */
     private $fpm = null;
@@ -79,8 +85,10 @@ final class FpmTest extends TokenServerTestCase
         self::assertFileExists($fpm, 'php-fpm is needed (Debian: php-fpm); set PHP_FPM to use another binary');
         self::assertNotNull(self::cgiFcgi(), 'cgi-fcgi is needed (Debian: libfcgi-bin)');
 
-        $this->tmp = sys_get_temp_dir() . '/flexiti-fpm-' . getmypid() . '-' . bin2hex(random_bytes(4));
-        mkdir($this->tmp, 0755);
+        // Nothing the pool reads comes from the checkout, which its user may not be able to read.
+        $this->tmp = PoolFiles::tempDir('flexiti-fpm');
+        $this->files = PoolFiles::stage($this->tmp, (string) getenv('FLEXITI_AUTH_LIB'));
+        $this->worker = $this->files->script(__DIR__ . '/fpm/worker.php');
         mkdir("{$this->tmp}/state");
         chmod("{$this->tmp}/state", 0777); // the worker's user writes its counter and the session here
 
@@ -88,14 +96,13 @@ final class FpmTest extends TokenServerTestCase
         $user = 'www-data';
 
         // The library: loaded by the master at startup through a header with an absolute FFI_LIB.
-        $header = "{$this->tmp}/flexiti_auth.h";
-        file_put_contents($header, FfiHeader::withLibrary((string) getenv('FLEXITI_AUTH_LIB')));
+        $header = $this->files->header;
 
         $ini = implode("\n", array_filter([
             'ffi.enable = preload',
             "ffi.preload = $header",
             'opcache.enable = 1',
-            'opcache.preload = ' . dirname(__DIR__) . '/preload.php',
+            "opcache.preload = {$this->files->preload}",
             $root ? "opcache.preload_user = $user" : null,
             'log_errors = 1',
             'display_errors = 0',
@@ -164,7 +171,7 @@ final class FpmTest extends TokenServerTestCase
     private function request(): array
     {
         $env = [
-            'SCRIPT_FILENAME' => __DIR__ . '/fpm/worker.php',
+            'SCRIPT_FILENAME' => $this->worker,
             'SCRIPT_NAME' => '/worker.php',
             'REQUEST_URI' => '/worker.php',
             'REQUEST_METHOD' => 'GET',
