@@ -86,10 +86,14 @@ test-c: build
 	@mkdir -p $(BUILD_DIR)
 	$(CC) $(C_FLAGS) -o $(BUILD_DIR)/test_core tests/c/test_core.c tests/c/harness.c -L $(LIB_DIR) -lflexiti_auth -Wl,-rpath,$(LIB_DIR) -lpthread
 	$(CXX) -std=c++11 -Wall -Wextra -Werror -I include -x c++ -fsyntax-only tests/c/header_as_cxx.cpp
+	$(CC) $(C_FLAGS) -o $(BUILD_DIR)/test_soundness tests/c/test_soundness.c tests/c/harness.c -L $(LIB_DIR) -lflexiti_auth -Wl,-rpath,$(LIB_DIR) -lpthread
 	$(BUILD_DIR)/test_core
+	$(BUILD_DIR)/test_soundness
 	@if command -v valgrind >/dev/null; then \
-	  valgrind --quiet --error-exitcode=99 --suppressions=tests/c/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible \
-	    --errors-for-leak-kinds=definite,indirect,possible $(BUILD_DIR)/test_core; \
+	  for t in test_core test_soundness; do \
+	    valgrind --quiet --error-exitcode=99 --suppressions=tests/c/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible \
+	      --errors-for-leak-kinds=definite,indirect,possible $(BUILD_DIR)/$$t || exit 1; \
+	  done; \
 	fi
 
 demo: build

@@ -5,9 +5,9 @@
  *
  * Strings returned as `char *` belong to the caller: free them with flx_string_free.
  * Strings returned as `const char *` are static or thread-local: never free them.
- * Every function accepts NULL and invalid UTF-8 (an error code, never a crash).
- * Undefined: using a handle after flx_client_free, freeing it while another thread uses it,
- * freeing a string twice or with another allocator's free. */
+ * Every function accepts NULL and invalid UTF-8 (an error code, never a crash), and refuses a
+ * freed or made-up handle with FLX_ERR_INVALID_ARGUMENT (handles are never dereferenced).
+ * Undefined: freeing a string twice or with another allocator's free. */
 
 /**
  * Outcome of a library call. The numeric values are part of the stable ABI.
@@ -67,6 +67,8 @@ typedef int32_t FlxLogLevel;
 
 /**
  * An opaque client handle. Create with flx_client_new, release with flx_client_free.
+ * The value is not an address: it names an entry in the library's handle table (handles.rs)
+ * and is never dereferenced, so a stale or bogus handle is refused, never followed.
  */
 typedef struct FlxClient FlxClient;
 
@@ -91,8 +93,12 @@ const char *flx_version(void);
  *
  * Returns a new handle, owned by the caller and released with flx_client_free, or NULL on
  * error (FLX_ERR_INVALID_ARGUMENT; see flx_last_error_message).
- * A handle may be used from several threads at once. Freeing it while another thread still
- * uses it is undefined behaviour, as is using it after flx_client_free.
+ * A handle may be used from several threads at once. It is not a memory address: it names an
+ * entry in the library's handle table and is never dereferenced. Once freed, a handle is
+ * refused by every function with FLX_ERR_INVALID_ARGUMENT for the rest of the process, whatever
+ * has been created since (a handle value is never issued twice), and so is any value that did
+ * not come from flx_client_new. A call running on another thread when the handle is freed
+ * completes normally; the client is released when the last such call returns.
  */
 struct FlxClient *flx_client_new(const char *api_url,
                                  const char *client_id,
@@ -114,10 +120,11 @@ struct FlxClient *flx_client_new(const char *api_url,
 int32_t flx_client_set_option(struct FlxClient *c, const char *name, const char *value);
 
 /**
- * Release a client: its token and its client_secret (overwritten with zeros) are dropped.
- * NULL is a no-op. Freeing twice, or freeing while another thread uses the handle, is
- * undefined behaviour (a second free of a handle whose memory is still mapped is detected and
- * ignored).
+ * Release a client: its token and its client_secret (overwritten with zeros) are dropped, at
+ * once or, if other threads are inside calls on the handle, when the last of them returns.
+ * NULL is a no-op that leaves this thread's last error alone. Freeing a handle twice, or a
+ * value that is not a live handle, is a no-op that sets FLX_ERR_INVALID_ARGUMENT
+ * ("… (double free, or not from flx_client_new)") as this thread's last error.
  */
 void flx_client_free(struct FlxClient *c);
 

@@ -9,20 +9,21 @@
 use crate::client::Client;
 use crate::error::{Error, FlxStatus, Result};
 use crate::expiry;
+use crate::handles::{Ref, Table};
 use crate::token::HeldToken;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An opaque client handle. Create with flx_client_new, release with flx_client_free.
+/// The value is not an address: it names an entry in the library's handle table (handles.rs)
+/// and is never dereferenced, so a stale or bogus handle is refused, never followed.
 pub struct FlxClient {
-    magic: AtomicU64,
-    client: Client,
+    _opaque: [u8; 0],
 }
 
-const LIVE: u64 = 0x464c_5843_4c49_454e; // "FLXCLIEN"
-const FREED: u64 = 0xdead_f1e5_dead_f1e5;
+/// Every live client, by handle.
+static CLIENTS: Table<Client> = Table::new();
 
 // ---- this thread's last error -------------------------------------------------------------
 
@@ -100,26 +101,16 @@ fn str_arg<'a>(p: *const c_char, name: &str, max: usize) -> Result<&'a str> {
     std::str::from_utf8(bytes).map_err(|_| Error::invalid(format!("{name} is not valid UTF-8")))
 }
 
-fn client_arg<'a>(c: *const FlxClient) -> Result<&'a Client> {
-    Ok(&live_handle(c)?.client)
-}
-
-/// The handle behind a pointer from flx_client_new, checked as far as is cheap: not NULL,
-/// aligned like a real handle, and still carrying the live magic number.
-fn live_handle<'a>(c: *const FlxClient) -> Result<&'a FlxClient> {
+/// The client behind a handle from flx_client_new, looked up in the handle table (nothing is
+/// read through the pointer). It stays alive while the returned guard is held, even if another
+/// thread frees the handle meanwhile.
+fn client_arg(c: *const FlxClient) -> Result<Ref<Client>> {
     if c.is_null() {
         return Err(Error::invalid("client handle is NULL"));
     }
-    if (c as usize) % std::mem::align_of::<FlxClient>() != 0 {
-        return Err(Error::invalid("client handle is not a live FlxClient (misaligned: not a pointer from flx_client_new)"));
-    }
-    // SAFETY: a non-NULL handle comes from flx_client_new and is not yet freed (caller's promise);
-    // the magic number catches the common use-after-free while the memory is still mapped.
-    let h = unsafe { &*c };
-    if h.magic.load(Ordering::Acquire) != LIVE {
-        return Err(Error::invalid("client handle is not a live FlxClient (already freed, or not from flx_client_new)"));
-    }
-    Ok(h)
+    CLIENTS
+        .get(c as usize)
+        .ok_or_else(|| Error::invalid("client handle is not a live FlxClient (already freed, or not from flx_client_new)"))
 }
 
 /// A copy of `s` in memory from malloc, released with flx_string_free (or free()).
@@ -168,8 +159,12 @@ pub extern "C" fn flx_version() -> *const c_char {
 ///
 /// Returns a new handle, owned by the caller and released with flx_client_free, or NULL on
 /// error (FLX_ERR_INVALID_ARGUMENT; see flx_last_error_message).
-/// A handle may be used from several threads at once. Freeing it while another thread still
-/// uses it is undefined behaviour, as is using it after flx_client_free.
+/// A handle may be used from several threads at once. It is not a memory address: it names an
+/// entry in the library's handle table and is never dereferenced. Once freed, a handle is
+/// refused by every function with FLX_ERR_INVALID_ARGUMENT for the rest of the process, whatever
+/// has been created since (a handle value is never issued twice), and so is any value that did
+/// not come from flx_client_new. A call running on another thread when the handle is freed
+/// completes normally; the client is released when the last such call returns.
 #[no_mangle]
 pub extern "C" fn flx_client_new(api_url: *const c_char, client_id: *const c_char, client_secret: *const c_char) -> *mut FlxClient {
     guard(std::ptr::null_mut(), || {
@@ -177,7 +172,8 @@ pub extern "C" fn flx_client_new(api_url: *const c_char, client_id: *const c_cha
         let client_id = str_arg(client_id, "client_id", MAX_ARG_BYTES)?;
         let client_secret = str_arg(client_secret, "client_secret", MAX_ARG_BYTES)?;
         let client = Client::new(api_url, client_id, client_secret)?;
-        Ok(Box::into_raw(Box::new(FlxClient { magic: AtomicU64::new(LIVE), client })))
+        let handle = CLIENTS.insert(client).map_err(|_| Error::internal("too many live handles (16777216 on 64-bit platforms, 65536 on 32-bit ones)"))?;
+        Ok(handle as *mut FlxClient)
     })
 }
 
@@ -202,22 +198,22 @@ pub extern "C" fn flx_client_set_option(c: *mut FlxClient, name: *const c_char, 
     })
 }
 
-/// Release a client: its token and its client_secret (overwritten with zeros) are dropped.
-/// NULL is a no-op. Freeing twice, or freeing while another thread uses the handle, is
-/// undefined behaviour (a second free of a handle whose memory is still mapped is detected and
-/// ignored).
+/// Release a client: its token and its client_secret (overwritten with zeros) are dropped, at
+/// once or, if other threads are inside calls on the handle, when the last of them returns.
+/// NULL is a no-op that leaves this thread's last error alone. Freeing a handle twice, or a
+/// value that is not a live handle, is a no-op that sets FLX_ERR_INVALID_ARGUMENT
+/// ("… (double free, or not from flx_client_new)") as this thread's last error.
 #[no_mangle]
 pub extern "C" fn flx_client_free(c: *mut FlxClient) {
     if c.is_null() {
         return; // a no-op: this thread's last error stays as it was
     }
     guard((), || {
-        let h = live_handle(c).map_err(|e| Error::invalid(format!("flx_client_free: {} (double free?)", e.message)))?;
-        if h.magic.compare_exchange(LIVE, FREED, Ordering::AcqRel, Ordering::Acquire).is_err() {
-            return Err(Error::invalid("flx_client_free: handle is not a live FlxClient (double free?)"));
-        }
-        // SAFETY: the handle came from Box::into_raw in flx_client_new and is freed once.
-        drop(unsafe { Box::from_raw(c) });
+        let entry = CLIENTS
+            .remove(c as usize)
+            .ok_or_else(|| Error::invalid("flx_client_free: client handle is not a live FlxClient (double free, or not from flx_client_new)"))?;
+        // The client is released here, or by the last thread still inside a call on it.
+        drop(entry);
         Ok(())
     })
 }

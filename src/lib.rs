@@ -10,6 +10,7 @@ pub mod error;
 pub mod expiry;
 pub mod ffi;
 pub mod fork;
+pub mod handles;
 pub mod log;
 pub mod options;
 pub mod secret;
