@@ -113,11 +113,14 @@ struct FlxClient *flx_client_new(const char *api_url,
  * and no_proxy/NO_PROXY from the environment, never HTTP_PROXY), ca_file (PEM file of extra
  * trusted CA certificates, read now), user_agent, log_level ("off", "error", "warn", "info",
  * "debug"; off by default, or FLX_LOG's level when that environment variable is set), log_file
- * (append one line per event to this path; empty: stop).
+ * (append one line per event to this path; empty: stop), max_response_bytes (8388608, 1..1073741824:
+ * the largest answer body flx_request reads).
  * Strings are copied. Returns FLX_OK, or FLX_ERR_INVALID_ARGUMENT (unknown name, bad value; the
  * message names the option) and the option keeps its previous value.
  */
-int32_t flx_client_set_option(struct FlxClient *c, const char *name, const char *value);
+int32_t flx_client_set_option(struct FlxClient *c,
+                              const char *name,
+                              const char *value);
 
 /**
  * Release a client: its token and its client_secret (overwritten with zeros) are dropped, at
@@ -230,3 +233,52 @@ bool flx_is_access_token_expired(int64_t created_at,
                                  int64_t expires_in,
                                  int64_t now,
                                  int64_t threshold);
+
+/**
+ * Make an authenticated POS-API call: `method` (GET, POST, PUT, PATCH, DELETE or HEAD) to
+ * `path` joined to api_url exactly as the token path is (e.g. "flexiti/pos-api/v2.5/…", a query
+ * string allowed), with `Authorization: Bearer <token>` from the same decision as
+ * flx_get_token(c, use_cache), a fresh `x-reference-id` (a UUID per request sent),
+ * `Accept: application/json`, and `Content-Type: application/json` when there is a body. It goes
+ * over the handle's kept-alive connection, the one token requests use.
+ *
+ * body: the request body (UTF-8, up to 16 MiB), or NULL for none. headers: extra request
+ * headers, one "Name: value" per line, lines separated by LF (a final LF is allowed), or NULL;
+ * they replace the defaults above of the same name (x-reference-id included). A CR anywhere, a
+ * malformed line, or Authorization, Host, Content-Length, Transfer-Encoding, Connection or
+ * Upgrade gives FLX_ERR_INVALID_ARGUMENT, and so does a method not in the list: every argument
+ * is checked before anything is sent (no API request, no token request).
+ *
+ * Every HTTP status is returned as is, with FLX_OK, except a 401 whose WWW-Authenticate or
+ * body says invalid_token: the held token is then dropped, a new one obtained, and the request
+ * sent once more, exactly once, whatever the method. Transient failures (connect errors,
+ * resets, timeouts, 502/503/504, 429 with Retry-After) are retried up to max_retries, with the
+ * token requests' backoff, only for GET, HEAD, PUT and DELETE; a POST or PATCH is never resent
+ * after one. When retries run out, the last answer is returned with FLX_OK like any other.
+ * Redirects are not followed (3xx is returned as is). Timeouts are the token requests'.
+ *
+ * On FLX_OK, *http_status holds the HTTP status and *response_body a new NUL-terminated string
+ * with the answer's body ("" when it has none), owned by the caller: free it with
+ * flx_string_free. flx_last_response_headers() then gives the answer's headers.
+ * On any error, *http_status is 0 and *response_body NULL: FLX_ERR_INVALID_ARGUMENT (above, or
+ * NULL http_status/response_body), FLX_ERR_NETWORK (no answer, after the retries allowed),
+ * FLX_ERR_BAD_RESPONSE (an answer over the max_response_bytes option, 8 MiB by default, refused
+ * without reading past the cap; a body holding a NUL byte), or the token request's error
+ * (FLX_ERR_AUTH_REJECTED, …). Messages and log lines never hold the bearer token or the
+ * client_secret.
+ */
+int32_t flx_request(struct FlxClient *c,
+                    const char *method,
+                    const char *path,
+                    const char *body,
+                    const char *headers,
+                    bool use_cache,
+                    int32_t *http_status,
+                    char **response_body);
+
+/**
+ * The headers of the answer to this thread's last successful flx_request, one "name: value"
+ * per line (names lower-case, each line ending in LF, in the order received), or "" when that
+ * call failed or none was made. Valid until this thread's next flx_request; never free it.
+ */
+const char *flx_last_response_headers(void);

@@ -421,6 +421,55 @@ impl Client {
         Some(result)
     }
 
+    // ---- for POS-API calls (api.rs) ----------------------------------------------------------
+
+    /// The handle's kept-alive transport (built if needed; a forked child's own) and the options
+    /// in force, so an API call shares the token requests' connections.
+    pub fn api_transport(&self) -> Result<(Arc<Transport>, Options)> {
+        let mut inner = lock_state(&self.inner);
+        inner.leave_parent_behind();
+        let transport = match &inner.transport {
+            Some(t) => t.clone(),
+            None => {
+                let t = Arc::new(Transport::new(&self.endpoint, &inner.options)?);
+                inner.transport = Some(t.clone());
+                t
+            }
+        };
+        Ok((transport, inner.options.clone()))
+    }
+
+    /// `path` joined to api_url exactly as the token path is.
+    pub fn api_url(&self, path: &str) -> String {
+        self.endpoint.token_url(path)
+    }
+
+    /// The API refused `access_token` (invalid_token): forget it, unless another caller has
+    /// already replaced it. Returns whether it was dropped.
+    pub fn drop_token_if(&self, access_token: &str) -> bool {
+        let mut inner = lock_state(&self.inner);
+        if inner.token.as_ref().is_some_and(|t| t.access_token == access_token) {
+            inner.token = None;
+            self.current.store(None);
+            inner.refresh_spent = false;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A log line with the client_secret and `extra_secrets` scrubbed from it.
+    pub fn log_line(&self, level: Level, extra_secrets: &[&str], line: &dyn Fn() -> String) {
+        self.log(level, extra_secrets, line);
+    }
+
+    /// `text` without the client_secret or any of `extra_secrets`.
+    pub fn scrub(&self, text: &str, extra_secrets: &[&str]) -> String {
+        let mut secrets = vec![self.client_secret.as_str()];
+        secrets.extend_from_slice(extra_secrets);
+        redact(text, &secrets)
+    }
+
     /// Counters and the held token's age, as JSON.
     pub fn stats_json(&self) -> String {
         let token = {

@@ -185,7 +185,8 @@ pub extern "C" fn flx_client_new(api_url: *const c_char, client_id: *const c_cha
 /// and no_proxy/NO_PROXY from the environment, never HTTP_PROXY), ca_file (PEM file of extra
 /// trusted CA certificates, read now), user_agent, log_level ("off", "error", "warn", "info",
 /// "debug"; off by default, or FLX_LOG's level when that environment variable is set), log_file
-/// (append one line per event to this path; empty: stop).
+/// (append one line per event to this path; empty: stop), max_response_bytes (8388608, 1..1073741824:
+/// the largest answer body flx_request reads).
 /// Strings are copied. Returns FLX_OK, or FLX_ERR_INVALID_ARGUMENT (unknown name, bad value; the
 /// message names the option) and the option keeps its previous value.
 #[no_mangle]
@@ -401,4 +402,139 @@ pub extern "C" fn flx_client_stats(c: *mut FlxClient) -> *mut c_char {
 #[no_mangle]
 pub extern "C" fn flx_is_access_token_expired(created_at: i64, expires_in: i64, now: i64, threshold: i64) -> bool {
     expiry::is_access_token_expired(created_at, expires_in, now, threshold)
+}
+
+// ---- POS-API calls ------------------------------------------------------------------------
+
+/// Largest request body flx_request accepts.
+const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+thread_local! {
+    /// The answer headers of this thread's last successful flx_request ("" otherwise).
+    static LAST_RESPONSE_HEADERS: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_response_headers(headers: &[(String, String)]) {
+    let mut text = String::new();
+    for (n, v) in headers {
+        text.push_str(n);
+        text.push_str(": ");
+        text.push_str(v);
+        text.push('\n');
+    }
+    let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
+    let _ = LAST_RESPONSE_HEADERS.try_with(|h| {
+        if let Ok(mut h) = h.try_borrow_mut() {
+            *h = text;
+        }
+    });
+}
+
+/// Make an authenticated POS-API call: `method` (GET, POST, PUT, PATCH, DELETE or HEAD) to
+/// `path` joined to api_url exactly as the token path is (e.g. "flexiti/pos-api/v2.5/…", a query
+/// string allowed), with `Authorization: Bearer <token>` from the same decision as
+/// flx_get_token(c, use_cache), a fresh `x-reference-id` (a UUID per request sent),
+/// `Accept: application/json`, and `Content-Type: application/json` when there is a body. It goes
+/// over the handle's kept-alive connection, the one token requests use.
+///
+/// body: the request body (UTF-8, up to 16 MiB), or NULL for none. headers: extra request
+/// headers, one "Name: value" per line, lines separated by LF (a final LF is allowed), or NULL;
+/// they replace the defaults above of the same name (x-reference-id included). A CR anywhere, a
+/// malformed line, or Authorization, Host, Content-Length, Transfer-Encoding, Connection or
+/// Upgrade gives FLX_ERR_INVALID_ARGUMENT, and so does a method not in the list: every argument
+/// is checked before anything is sent (no API request, no token request).
+///
+/// Every HTTP status is returned as is, with FLX_OK, except a 401 whose WWW-Authenticate or
+/// body says invalid_token: the held token is then dropped, a new one obtained, and the request
+/// sent once more, exactly once, whatever the method. Transient failures (connect errors,
+/// resets, timeouts, 502/503/504, 429 with Retry-After) are retried up to max_retries, with the
+/// token requests' backoff, only for GET, HEAD, PUT and DELETE; a POST or PATCH is never resent
+/// after one. When retries run out, the last answer is returned with FLX_OK like any other.
+/// Redirects are not followed (3xx is returned as is). Timeouts are the token requests'.
+///
+/// On FLX_OK, *http_status holds the HTTP status and *response_body a new NUL-terminated string
+/// with the answer's body ("" when it has none), owned by the caller: free it with
+/// flx_string_free. flx_last_response_headers() then gives the answer's headers.
+/// On any error, *http_status is 0 and *response_body NULL: FLX_ERR_INVALID_ARGUMENT (above, or
+/// NULL http_status/response_body), FLX_ERR_NETWORK (no answer, after the retries allowed),
+/// FLX_ERR_BAD_RESPONSE (an answer over the max_response_bytes option, 8 MiB by default, refused
+/// without reading past the cap; a body holding a NUL byte), or the token request's error
+/// (FLX_ERR_AUTH_REJECTED, …). Messages and log lines never hold the bearer token or the
+/// client_secret.
+#[no_mangle]
+pub extern "C" fn flx_request(
+    c: *mut FlxClient,
+    method: *const c_char,
+    path: *const c_char,
+    body: *const c_char,
+    headers: *const c_char,
+    use_cache: bool,
+    http_status: *mut i32,
+    response_body: *mut *mut c_char,
+) -> i32 {
+    // SAFETY (both writes): non-NULL out-pointers point to writable storage (caller's promise).
+    if !http_status.is_null() {
+        unsafe { *http_status = 0 };
+    }
+    if !response_body.is_null() {
+        unsafe { *response_body = std::ptr::null_mut() };
+    }
+    set_last_response_headers(&[]);
+    guard_status(|| {
+        let client = client_arg(c)?;
+        if http_status.is_null() {
+            return Err(Error::invalid("http_status is NULL"));
+        }
+        if response_body.is_null() {
+            return Err(Error::invalid("response_body is NULL"));
+        }
+        let method = str_arg(method, "method", MAX_ARG_BYTES)?;
+        let path = str_arg(path, "path", MAX_ARG_BYTES)?;
+        let body = if body.is_null() { None } else { Some(str_arg(body, "body", MAX_REQUEST_BODY_BYTES)?) };
+        let headers = if headers.is_null() { None } else { Some(str_arg(headers, "headers", MAX_ARG_BYTES)?) };
+        let req = crate::api::ApiRequest::new(method, path, body.map(str::as_bytes), headers)?;
+        let resp = crate::api::request(client, &req, use_cache)?;
+        if resp.body.0.contains(&0) {
+            return Err(Error::bad_response(format!(
+                "API response body holds a NUL byte: it cannot be returned as a C string (HTTP {}, {} {})",
+                resp.status,
+                req.method(),
+                quote_path(path)
+            )));
+        }
+        let p = copy_bytes_to_malloc(&resp.body.0)?;
+        set_last_response_headers(&resp.headers);
+        // SAFETY: checked non-NULL above.
+        unsafe {
+            *http_status = i32::from(resp.status);
+            *response_body = p;
+        }
+        Ok(())
+    })
+}
+
+fn quote_path(path: &str) -> String {
+    crate::error::quote(path)
+}
+
+fn copy_bytes_to_malloc(bytes: &[u8]) -> Result<*mut c_char> {
+    // SAFETY: malloc of len+1 bytes; the copy stays in bounds and the result is NUL-terminated.
+    unsafe {
+        let p = libc::malloc(bytes.len() + 1) as *mut u8;
+        if p.is_null() {
+            return Err(Error::internal("out of memory"));
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+        *p.add(bytes.len()) = 0;
+        Ok(p as *mut c_char)
+    }
+}
+
+/// The headers of the answer to this thread's last successful flx_request, one "name: value"
+/// per line (names lower-case, each line ending in LF, in the order received), or "" when that
+/// call failed or none was made. Valid until this thread's next flx_request; never free it.
+#[no_mangle]
+pub extern "C" fn flx_last_response_headers() -> *const c_char {
+    const EMPTY: &CStr = c"";
+    LAST_RESPONSE_HEADERS.try_with(|h| h.try_borrow().map(|h| h.as_ptr()).unwrap_or(EMPTY.as_ptr())).unwrap_or(EMPTY.as_ptr())
 }

@@ -3,6 +3,8 @@
 //! The safe Rust API is [`Client`]; the C ABI lives in [`ffi`] and is described by the
 //! generated headers in `include/`.
 
+pub mod api;
+pub mod api_http;
 pub mod client;
 pub mod clock;
 pub mod connect;

@@ -31,7 +31,12 @@ pub struct Options {
     /// Extra trust anchors from `ca_file`, parsed when the option is set.
     pub ca_certs: Option<Arc<Vec<Certificate<'static>>>>,
     pub user_agent: String,
+    /// Largest POS-API answer body flx_request reads (token answers keep their own 1 MiB cap).
+    pub max_response_bytes: u64,
 }
+
+/// max_response_bytes by default: 8 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
 
 impl Default for Options {
     fn default() -> Self {
@@ -45,6 +50,7 @@ impl Default for Options {
             proxy: ProxySetting::Environment,
             ca_certs: None,
             user_agent: concat!("flexiti-auth/", env!("CARGO_PKG_VERSION")).into(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -70,6 +76,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "user_agent",
     "log_level",
     "log_file",
+    "max_response_bytes",
 ];
 
 impl Options {
@@ -135,6 +142,10 @@ impl Options {
                 self.user_agent = if value.is_empty() { Options::default().user_agent } else { value.to_owned() };
                 Ok(Affects::Transport)
             }
+            "max_response_bytes" => {
+                self.max_response_bytes = parse_int(name, value, 1, MAX_RESPONSE_BYTES)?;
+                Ok(Affects::Policy)
+            }
             _ => Err(Error::invalid(format!("unknown option {}; known options: {}", quote(name), OPTION_NAMES.join(", ")))),
         }
     }
@@ -143,6 +154,8 @@ impl Options {
 const MAX_THRESHOLD: u64 = 86_400;
 const MAX_TIMEOUT_MS: u64 = 600_000;
 const MAX_RETRIES: u64 = 10;
+/// 1 GiB: a POS-API answer is kilobytes; the cap bounds memory, it is not a buffer size.
+const MAX_RESPONSE_BYTES: u64 = 1024 * 1024 * 1024;
 
 fn parse_int(name: &str, value: &str, min: u64, max: u64) -> Result<u64> {
     match value.trim().parse::<u64>() {

@@ -197,6 +197,16 @@ impl Transport {
         Ok(Transport { agent: Agent::with_parts(config, connector, resolver.clone()), resolver })
     }
 
+    /// The kept-alive agent, for the POS-API calls of api_http.rs (same connections as tokens).
+    pub fn agent(&self) -> &Agent {
+        &self.agent
+    }
+
+    /// Look the host up again next time (after a connect failure: it may have moved).
+    pub fn forget_resolved(&self) {
+        self.resolver.0.forget();
+    }
+
     /// POST the form, retrying transient failures: at most max_retries + 1 attempts, with
     /// backoff or the server's Retry-After (capped). `spent` is called once a request carrying
     /// the form may have reached the server with its outcome unknown; a form with a single-use
@@ -319,7 +329,7 @@ impl Transport {
     }
 }
 
-fn backoff(attempt: u32) -> Duration {
+pub fn backoff(attempt: u32) -> Duration {
     BACKOFF_BASE.saturating_mul(1 << (attempt.saturating_sub(1)).min(8)).min(BACKOFF_CAP)
 }
 

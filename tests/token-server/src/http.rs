@@ -473,13 +473,15 @@ pub enum Body {
     Bytes(Vec<u8>),
     /// `len` bytes of `{"access_token":"` followed by filler, generated on the fly.
     Oversize(u64),
+    /// The same filler, sent without a Content-Length: the body ends when the connection closes.
+    Unframed(u64),
 }
 
 impl Body {
     pub fn len(&self) -> u64 {
         match self {
             Body::Bytes(b) => b.len() as u64,
-            Body::Oversize(n) => *n,
+            Body::Oversize(n) | Body::Unframed(n) => *n,
         }
     }
 }
@@ -526,8 +528,11 @@ impl Response {
             h.push_str(v);
             h.push_str("\r\n");
         }
-        h.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
-        if !keep_alive {
+        let unframed = matches!(self.body, Body::Unframed(_));
+        if !unframed {
+            h.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
+        if !keep_alive || unframed {
             h.push_str("Connection: close\r\n");
         } else if version == "HTTP/1.0" {
             h.push_str("Connection: keep-alive\r\n");
@@ -546,6 +551,8 @@ pub struct Delivery {
     pub trickle: Option<Duration>,
     /// Send only this many body bytes, then reset the connection.
     pub reset_after_bytes: Option<u64>,
+    /// The answer to a HEAD request: the head only (its Content-Length is the body's).
+    pub head_only: bool,
 }
 
 pub enum Sent {
@@ -580,7 +587,7 @@ pub fn send(
     if let Some(d) = delivery.stall_body {
         thread::sleep(d);
     }
-    let total = resp.body.len();
+    let total = if delivery.head_only { 0 } else { resp.body.len() };
     let limit = delivery.reset_after_bytes.map_or(total, |n| n.min(total));
     let mut sent: u64 = 0;
     let mut chunk = Vec::with_capacity(CHUNK);
@@ -589,7 +596,7 @@ pub fn send(
         let want = ((limit - sent) as usize).min(CHUNK);
         match &resp.body {
             Body::Bytes(b) => chunk.extend_from_slice(&b[sent as usize..sent as usize + want]),
-            Body::Oversize(_) => {
+            Body::Oversize(_) | Body::Unframed(_) => {
                 for i in 0..want as u64 {
                     let pos = (sent + i) as usize;
                     chunk.push(if pos < OVERSIZE_PREFIX.len() {

@@ -2,6 +2,7 @@
 //! for tests (request log, fault injection, issuing config). See README.md.
 
 mod http;
+mod pos_api;
 mod state;
 
 use http::{Body, Delivery, ReadOutcome, Request, RequestReader, Response, Sent, Stream};
@@ -437,6 +438,9 @@ fn handle(ctx: &Ctx, stream: &mut Stream, req: &Request, conn_id: u64) -> After 
     if req.path.ends_with("/oauth/token") {
         return token_request(ctx, stream, req, conn_id, &shown_target);
     }
+    if let Some(route) = pos_api::route(&req.path) {
+        return api_request(ctx, stream, req, conn_id, &shown_target, route);
+    }
     let resp = Response::error(404, "not_found", &format!("no such endpoint: {}", req.path));
     let sent = http::send(
         stream,
@@ -517,7 +521,7 @@ fn token_request(
         rec.insert("status".into(), Value::Null);
         let uid = st.record(rec, conn_id);
         let fault = if is_post {
-            st.take_fault(grant_type.as_deref())
+            st.take_fault(grant_type.as_deref(), false)
         } else {
             None
         };
@@ -562,6 +566,27 @@ fn token_request(
         return after_sent(sent, req.keep_alive);
     }
 
+    answer(ctx, stream, req, uid, fault, log_line, |ctx, log_line| {
+        let answer = ctx.lock().token_endpoint(&req.path, form_ct, &form);
+        log_line.push_str(&format!(" [{}]", answer.note));
+        let mut r = Response::json(answer.status, &answer.body);
+        r.set_header("Cache-Control", "no-store");
+        r.set_header("Pragma", "no-cache");
+        r
+    })
+}
+
+/// Answer a recorded request: as its fault says (delay, hang, close, a status/body, oversize,
+/// headers, Retry-After, how the body is delivered), else with `normal`.
+fn answer(
+    ctx: &Ctx,
+    stream: &mut Stream,
+    req: &Request,
+    uid: u64,
+    fault: Option<Fault>,
+    mut log_line: String,
+    normal: impl FnOnce(&Ctx, &mut String) -> Response,
+) -> After {
     let f = fault.unwrap_or_default();
     let has_fault = !f.spec.is_empty();
     if has_fault {
@@ -607,12 +632,7 @@ fn token_request(
         }
         r
     } else {
-        let answer = ctx.lock().token_endpoint(&req.path, form_ct, &form);
-        log_line.push_str(&format!(" [{}]", answer.note));
-        let mut r = Response::json(answer.status, &answer.body);
-        r.set_header("Cache-Control", "no-store");
-        r.set_header("Pragma", "no-cache");
-        r
+        normal(ctx, &mut log_line)
     };
     for (n, v) in &f.headers {
         resp.set_header(n, v);
@@ -625,15 +645,18 @@ fn token_request(
         stall_body: f.stall_body_ms.map(Duration::from_millis),
         trickle: f.trickle_ms.map(Duration::from_millis),
         reset_after_bytes: f.reset_after_bytes,
+        head_only: req.method == "HEAD",
     };
-    let sent = http::send(stream, &req.version, &resp, req.keep_alive, delivery);
+    // A body without a Content-Length ends when the connection closes.
+    let keep_alive = req.keep_alive && !matches!(resp.body, Body::Unframed(_));
+    let sent = http::send(stream, &req.version, &resp, keep_alive, delivery);
     let outcome = match sent {
         Sent::Complete => "",
         Sent::PeerGone => " (client went away)",
         Sent::ResetNow => " (reset)",
     };
     ctx.log(&format!("{log_line} -> {}{outcome}", resp.status));
-    after_sent(sent, req.keep_alive)
+    after_sent(sent, keep_alive)
 }
 
 fn parse_json_body(req: &Request) -> Result<Value, Response> {
@@ -734,4 +757,58 @@ fn control(ctx: &Ctx, req: &Request) -> Response {
         }
         _ => Response::error(404, "not_found", "no such control endpoint"),
     }
+}
+
+/// A POS-API style request (`/api/…`, `/flexiti/pos-api/…`): recorded like a token request
+/// (with "kind":"api"), then answered by its fault if an `"api":true` fault is queued, else as
+/// the endpoint says (see pos_api.rs).
+fn api_request(
+    ctx: &Ctx,
+    stream: &mut Stream,
+    req: &Request,
+    conn_id: u64,
+    shown_target: &str,
+    route: pos_api::Route,
+) -> After {
+    let mut headers = Map::new();
+    for (n, v) in &req.headers {
+        match headers.get_mut(n) {
+            Some(Value::String(prev)) => {
+                prev.push_str(", ");
+                prev.push_str(v);
+            }
+            _ => {
+                headers.insert(n.clone(), json!(v));
+            }
+        }
+    }
+    let (uid, fault) = {
+        let mut st = ctx.lock();
+        let mut rec = Map::new();
+        rec.insert("kind".into(), json!("api"));
+        rec.insert("method".into(), json!(req.method));
+        rec.insert("path".into(), json!(req.path));
+        rec.insert("query".into(), json!(req.query));
+        rec.insert("http_version".into(), json!(req.version));
+        rec.insert("headers".into(), Value::Object(headers));
+        rec.insert("form".into(), Value::Null);
+        rec.insert("body".into(), json!(String::from_utf8_lossy(&req.body)));
+        rec.insert("connection_id".into(), json!(conn_id));
+        rec.insert("received_ms".into(), json!(st.elapsed_ms()));
+        rec.insert("tls".into(), json!(stream.is_tls()));
+        rec.insert("fault".into(), Value::Null);
+        rec.insert("status".into(), Value::Null);
+        let uid = st.record_api(rec);
+        let fault = st.take_fault(None, true);
+        if let Some(f) = &fault {
+            st.update_record(uid, "fault", Value::Object(f.spec.clone()));
+        }
+        (uid, fault)
+    };
+    let log_line = format!("#{conn_id} {} {shown_target} (api)", req.method);
+    answer(ctx, stream, req, uid, fault, log_line, |ctx, log_line| {
+        let resp = pos_api::respond(&mut ctx.lock(), req, conn_id, &route);
+        log_line.push_str(&format!(" [{}]", route.name()));
+        resp
+    })
 }

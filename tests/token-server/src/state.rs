@@ -67,6 +67,8 @@ pub struct Fault {
     pub oversize_bytes: Option<u64>,
     pub retry_after: Option<String>,
     pub count: u64,
+    /// Applies to POS-API style requests (`/api/…`, `/flexiti/pos-api/…`) instead of token requests.
+    pub api: bool,
 }
 
 const FAULT_KEYS: &[&str] = &[
@@ -84,6 +86,7 @@ const FAULT_KEYS: &[&str] = &[
     "oversize_bytes",
     "retry_after",
     "count",
+    "api",
 ];
 
 fn header_text_ok(s: &str) -> bool {
@@ -183,6 +186,10 @@ impl Fault {
                 _ => return Err("\"retry_after\" must be a string".into()),
             },
         };
+        f.api = get_bool(obj, "api")?;
+        if f.api && f.grant_type.is_some() {
+            return Err("\"grant_type\" does not apply to an \"api\" fault".into());
+        }
         f.count = match get_u64(obj, "count")? {
             None => 1,
             Some(0) => return Err("\"count\" must be at least 1".into()),
@@ -191,7 +198,10 @@ impl Fault {
         Ok(f)
     }
 
-    fn matches(&self, grant_type: Option<&str>) -> bool {
+    fn matches(&self, grant_type: Option<&str>, api: bool) -> bool {
+        if self.api != api {
+            return false;
+        }
         match &self.grant_type {
             None => true,
             Some(g) => grant_type == Some(g.as_str()),
@@ -240,6 +250,11 @@ pub struct State {
     access_tokens: Vec<String>,
     refresh_tokens: Vec<String>,
     by_refresh: HashMap<String, Issued>,
+    /// access token -> the refresh token issued with it (whose entry says whether it is current).
+    by_access: HashMap<String, String>,
+    /// Per-key counters of the POS-API style endpoints (invalid-token-once, unavailable).
+    api_counters: HashMap<String, u64>,
+    api_requests: u64,
     all_tokens: HashSet<String>,
     rng: u64,
     counter: u64,
@@ -285,6 +300,9 @@ impl State {
             access_tokens: Vec::new(),
             refresh_tokens: Vec::new(),
             by_refresh: HashMap::new(),
+            by_access: HashMap::new(),
+            api_counters: HashMap::new(),
+            api_requests: 0,
             all_tokens: HashSet::new(),
             rng: seed,
             counter: 0,
@@ -307,6 +325,9 @@ impl State {
         self.access_tokens.clear();
         self.refresh_tokens.clear();
         self.by_refresh.clear();
+        self.by_access.clear();
+        self.api_counters.clear();
+        self.api_requests = 0;
         self.all_tokens.clear();
         self.token_requests = 0;
         self.connections = 0;
@@ -321,6 +342,7 @@ impl State {
         json!({
             "connections": self.connections,
             "token_requests": self.token_requests,
+            "api_requests": self.api_requests,
             "open_connections": open_connections,
             "token_connections": self.token_connection_ids.len(),
             "uptime_ms": self.elapsed_ms(),
@@ -339,6 +361,33 @@ impl State {
         self.token_connection_ids.insert(connection_id);
         self.records.push((uid, Value::Object(rec)));
         uid
+    }
+
+    /// Appends the record of a POS-API style request (counted apart from token requests).
+    pub fn record_api(&mut self, mut rec: Map<String, Value>) -> u64 {
+        let uid = self.next_record_uid;
+        self.next_record_uid += 1;
+        rec.insert("seq".into(), json!(self.next_seq));
+        self.next_seq += 1;
+        self.api_requests += 1;
+        self.records.push((uid, Value::Object(rec)));
+        uid
+    }
+
+    /// Counts one more request for `key`; returns the count so far (1 for the first).
+    pub fn bump_api_counter(&mut self, key: &str) -> u64 {
+        let n = self.api_counters.entry(key.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    /// Whether `access_token` is one this server issued and still current: not expired, not
+    /// expired by /_control/expire, and not replaced by a refresh (which revokes it).
+    pub fn token_is_current(&self, access_token: &str) -> bool {
+        self.by_access
+            .get(access_token)
+            .and_then(|rt| self.by_refresh.get(rt))
+            .is_some_and(|i| !i.is_expired() && !i.refresh_used)
     }
 
     pub fn update_record(&mut self, uid: u64, key: &str, value: Value) {
@@ -375,8 +424,8 @@ impl State {
     }
 
     /// Takes the first queued fault matching this request (decrementing its count).
-    pub fn take_fault(&mut self, grant_type: Option<&str>) -> Option<Fault> {
-        let i = self.faults.iter().position(|f| f.matches(grant_type))?;
+    pub fn take_fault(&mut self, grant_type: Option<&str>, api: bool) -> Option<Fault> {
+        let i = self.faults.iter().position(|f| f.matches(grant_type, api))?;
         let f = &mut self.faults[i];
         f.count -= 1;
         let taken = f.clone();
@@ -416,6 +465,7 @@ impl State {
         let lifetime = self.config.expires_in.unwrap_or(self.defaults.expires_in);
         self.access_tokens.push(access.clone());
         self.refresh_tokens.push(refresh.clone());
+        self.by_access.insert(access.clone(), refresh.clone());
         self.by_refresh.insert(
             refresh.clone(),
             Issued {
