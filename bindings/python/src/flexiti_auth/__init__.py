@@ -16,6 +16,7 @@ from .client import (
     LOGGER_NAME,
     Client,
     LogLevel,
+    Response,
     OptionValue,
     is_access_token_expired,
     library_version,
@@ -41,6 +42,7 @@ _logging.getLogger(LOGGER_NAME).addHandler(_logging.NullHandler())
 
 __all__ = [
     "Client",
+    "Response",
     "LOGGER_NAME",
     "LogLevel",
     "OptionValue",

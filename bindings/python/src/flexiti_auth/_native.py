@@ -59,6 +59,21 @@ _PROTOTYPES = [
     ("flx_client_set_log_callback", ctypes.c_int32, [ctypes.c_void_p, LOG_CALLBACK, ctypes.c_void_p]),
     ("flx_client_stats", ctypes.c_void_p, [ctypes.c_void_p]),
     (
+        "flx_request",
+        ctypes.c_int32,
+        [
+            ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_bool,
+            ctypes.POINTER(ctypes.c_int32),
+            ctypes.POINTER(ctypes.c_void_p),
+        ],
+    ),
+    ("flx_last_response_headers", ctypes.c_char_p, []),
+    (
         "flx_is_access_token_expired",
         ctypes.c_bool,
         [ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64],

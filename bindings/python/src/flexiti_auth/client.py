@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import json
+import json as _json
 import logging
 import math
 import os
@@ -14,13 +15,15 @@ import time
 import weakref
 from types import TracebackType
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, NoReturn, Optional, Type, Union
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, NoReturn, Optional, Tuple, Type, Union
 
 from . import _native
 from .errors import InternalError, InvalidArgumentError, Status, error_for
 
 __all__ = [
     "Client",
+    "Response",
     "LOGGER_NAME",
     "LogLevel",
     "OptionValue",
@@ -60,6 +63,31 @@ _NO_CALLBACK = _native.LOG_CALLBACK()
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Response:
+    """What :meth:`Client.request` got back, whatever the status.
+
+    ``status``: the HTTP status. ``headers``: every response header, names lower-case (repeated
+    ones joined with ", "). ``body``: the body decoded as JSON, or the raw text when it is not
+    JSON (an empty body: ""). ``raw``: the body as text. Also readable as a mapping:
+    ``response["status"]``."""
+
+    status: int
+    headers: Dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    raw: str = ""
+
+    def __getitem__(self, key: str) -> Any:
+        if key in ("status", "headers", "body", "raw"):
+            return getattr(self, key)
+        raise KeyError(key)
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx status."""
+        return 200 <= self.status < 300
 
 
 def _c_string(value: object, what: str) -> bytes:
@@ -467,6 +495,75 @@ class Client:
         with self._handle.use() as ptr:
             if self._lib.flx_client_clear(ptr) != Status.OK:
                 _raise_last_error(self._lib, "flx_client_clear")
+
+    # ---- POS-API calls ----------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        headers: Optional[Union[Mapping[str, str], Iterable[Tuple[str, str]]]] = None,
+        use_cache: bool = True,
+    ) -> "Response":
+        """An authenticated POS-API call through the library (flx_request): ``method`` (GET,
+        POST, PUT, PATCH, DELETE, HEAD) to ``path`` joined to api_url, with the bearer token
+        :meth:`get_token` would give for ``use_cache``, a fresh x-reference-id, Accept and (with a
+        body) Content-Type application/json, over the handle's kept-alive connection.
+
+        ``json``: the request body, serialised with :func:`json.dumps` (None: no body).
+        ``headers``: extra request headers, a mapping or (name, value) pairs; Authorization and
+        Host are refused, and so are line breaks (InvalidArgumentError, nothing sent).
+
+        Every HTTP status comes back as a :class:`Response` (4xx/5xx included). The library
+        resends once after a 401 invalid_token (with a new token) and retries transient failures
+        of GET/HEAD/PUT/DELETE; this method adds no retry of its own. Raises NetworkError (no
+        answer), BadResponseError (an answer over the max_response_bytes option), the token
+        request's errors, or InvalidArgumentError."""
+        method_b = _c_string(method, "method")
+        path_b = _c_string(path, "path")
+        body_b: Optional[bytes] = None
+        if json is not None:
+            try:
+                body = _json.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            except (TypeError, ValueError) as e:
+                raise InvalidArgumentError(f"json cannot be serialised as JSON: {e}") from None
+            body_b = _c_string(body, "json")
+        headers_b: Optional[bytes] = None
+        if headers:
+            pairs = headers.items() if isinstance(headers, Mapping) else headers
+            lines = []
+            for pair in pairs:
+                name, value = pair
+                if not isinstance(name, str) or not isinstance(value, str):
+                    raise InvalidArgumentError("headers must map str names to str values")
+                if any(c in name or c in value for c in "\r\n"):
+                    raise InvalidArgumentError(f"header {name!r} contains a line break")
+                lines.append(f"{name}: {value}")
+            headers_b = _c_string("\n".join(lines), "headers")
+        status = ctypes.c_int32(0)
+        body_p = ctypes.c_void_p(None)
+        with self._handle.use() as ptr:
+            rc = self._lib.flx_request(
+                ptr, method_b, path_b, body_b, headers_b, bool(use_cache), ctypes.byref(status), ctypes.byref(body_p)
+            )
+            if rc != Status.OK:
+                _raise_last_error(self._lib, "flx_request")
+            try:
+                raw = ctypes.string_at(body_p.value).decode("utf-8", "replace") if body_p.value else ""
+            finally:
+                self._lib.flx_string_free(body_p)
+            header_text = (self._lib.flx_last_response_headers() or b"").decode("utf-8", "replace")
+        response_headers: Dict[str, str] = {}
+        for line in header_text.split("\n"):
+            name, sep, value = line.partition(": ")
+            if sep:
+                response_headers[name] = f"{response_headers[name]}, {value}" if name in response_headers else value
+        try:
+            decoded: Any = _json.loads(raw)
+        except ValueError:
+            decoded = raw
+        return Response(status=int(status.value), headers=response_headers, body=decoded, raw=raw)
 
     # ---- observability ----------------------------------------------------------------------
 
