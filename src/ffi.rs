@@ -493,7 +493,7 @@ pub extern "C" fn flx_request(
         let body = if body.is_null() { None } else { Some(str_arg(body, "body", MAX_REQUEST_BODY_BYTES)?) };
         let headers = if headers.is_null() { None } else { Some(str_arg(headers, "headers", MAX_ARG_BYTES)?) };
         let req = crate::api::ApiRequest::new(method, path, body.map(str::as_bytes), headers)?;
-        let resp = crate::api::request(client, &req, use_cache)?;
+        let resp = crate::api::request(&client, &req, use_cache)?;
         if resp.body.0.contains(&0) {
             return Err(Error::bad_response(format!(
                 "API response body holds a NUL byte: it cannot be returned as a C string (HTTP {}, {} {})",
