@@ -28,11 +28,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace flexiti {
 
@@ -164,6 +166,26 @@ inline constexpr bool is_option_integer_v =
 
 }  // namespace detail
 
+/** What Client::request got back, whatever the HTTP status. */
+struct Response {
+    /** The HTTP status (4xx and 5xx included). */
+    std::int32_t status = 0;
+    /** Every response header, in the order received, names lower-case. */
+    std::vector<std::pair<std::string, std::string>> headers;
+    /** The body as received ("" when there is none). */
+    std::string body;
+
+    /** The first value of header `name` (give it lower-case), or "" when absent. */
+    std::string header(std::string_view name) const {
+        for (const auto& h : headers) {
+            if (h.first == name) {
+                return h.second;
+            }
+        }
+        return std::string();
+    }
+};
+
 /** One Flexiti account's token keeper (an owned FlxClient handle). */
 class Client {
 public:
@@ -194,7 +216,7 @@ public:
 
     /** Set an option from its string form (see flx_client_set_option): expiration_threshold_secs,
      *  connect_timeout_ms, timeout_ms, max_retries, token_path, scope, proxy, ca_file, user_agent,
-     *  log_level, log_file.
+     *  log_level, log_file, max_response_bytes.
      *  Throws InvalidArgumentError for an unknown name or a bad value (the option keeps its value). */
     void set_option(const std::string& name, const std::string& value) {
         detail::check_status(flx_client_set_option(live("set_option"), detail::c_arg(name, "option name"),
@@ -233,6 +255,55 @@ public:
     void import_session(const std::string& session_json) {
         detail::check_status(flx_session_import(live("import_session"), detail::c_arg(session_json, "session JSON")),
                              "flx_session_import");
+    }
+
+    /** An authenticated POS-API call made by the library (flx_request): `method` (GET, POST, PUT,
+     *  PATCH, DELETE, HEAD) to `path` joined to api_url, with the bearer token access_token(use_cache)
+     *  would give, a fresh x-reference-id, Accept (and with a body Content-Type) application/json,
+     *  over the kept-alive connection of the token requests. `body`: the JSON to send (none:
+     *  std::nullopt). `headers`: extra request headers as (name, value) pairs; Authorization,
+     *  Host and line breaks are refused (InvalidArgumentError, nothing sent).
+     *  The library resends once with a new token after a 401 invalid_token and retries transient
+     *  failures of GET/HEAD/PUT/DELETE; this adds no retry of its own. Every HTTP status comes
+     *  back in the Response. Throws NetworkError (no answer), BadResponseError (an answer over
+     *  the max_response_bytes option), the token request's errors, or InvalidArgumentError. */
+    Response request(const std::string& method, const std::string& path,
+                     const std::optional<std::string>& body = std::nullopt,
+                     const std::vector<std::pair<std::string, std::string>>& headers = {}, bool use_cache = true) {
+        FlxClient* handle = live("request");
+        const char* method_c = detail::c_arg(method, "method");
+        const char* path_c = detail::c_arg(path, "path");
+        const char* body_c = body ? detail::c_arg(*body, "body") : nullptr;
+        std::string header_text;
+        for (const auto& h : headers) {
+            if (h.first.find_first_of("\r\n") != std::string::npos || h.second.find_first_of("\r\n") != std::string::npos) {
+                throw InvalidArgumentError("header " + h.first.substr(0, 64) + " holds a line break");
+            }
+            header_text += h.first;
+            header_text += ": ";
+            header_text += h.second;
+            header_text += '\n';
+        }
+        const char* headers_c = headers.empty() ? nullptr : detail::c_arg(header_text, "headers");
+        std::int32_t status = 0;
+        char* raw = nullptr;
+        detail::check_status(flx_request(handle, method_c, path_c, body_c, headers_c, use_cache, &status, &raw),
+                             "flx_request");
+        Response response;
+        response.status = status;
+        response.body = detail::take_string(raw, "flx_request");
+        const char* text = flx_last_response_headers();
+        std::string_view rest = text ? std::string_view(text) : std::string_view();
+        while (!rest.empty()) {
+            const std::size_t end = rest.find('\n');
+            const std::string_view line = rest.substr(0, end);
+            const std::size_t colon = line.find(": ");
+            if (colon != std::string_view::npos) {
+                response.headers.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 2)));
+            }
+            rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+        }
+        return response;
     }
 
     /** Forget the held token: the next call asks for a new one. */

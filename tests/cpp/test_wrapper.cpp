@@ -54,6 +54,7 @@ static_assert(std::is_same_v<decltype(std::declval<flexiti::Error>().status()), 
 static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().token_json()), std::string>);
 static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().access_token()), std::string>);
 static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().export_session()), std::string>);
+static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().request("GET", "x")), flexiti::Response>);
 
 const char* const kClientId = "flexiti-test-client";
 const char* const kSecret = "flexiti-test-secret";
@@ -596,6 +597,85 @@ void test_shared_between_threads() {
     CHECK_EQ(s.token_requests(), 1LL);  // concurrent callers shared one request
 }
 
+
+// ---- flx_request through Client::request (issue 12) -------------------------------------------
+
+size_t api_count(const std::string& reqs) { return count_of(reqs, "\"kind\":\"api\""); }
+
+void test_request_carries_the_current_token() {
+    const auto& s = *g_server;
+    flexiti::Client c = new_client();
+    flexiti::Response r = c.request("GET", "flexiti/pos-api/v2.5/customers/42");
+    CHECK_EQ(r.status, 200);
+    const std::string bearer = "Bearer " + c.access_token(true);
+    CHECK(contains(r.body, "\"authorization\":\"" + bearer + "\""));
+    CHECK(contains(r.body, "\"x-reference-id\":\""));
+    CHECK(contains(r.body, "\"accept\":\"application/json\""));
+    CHECK(contains(r.header("content-type"), "application/json"));
+    CHECK_EQ(r.header("server"), std::string("flexiti-token-server"));
+    const std::string reqs = s.requests();
+    CHECK_EQ(api_count(reqs), size_t{1});
+    CHECK_EQ(s.token_requests(), 1LL);
+
+    // A body and headers go out as given; a 409 and its body come back.
+    r = c.request("PUT", "api/echo/orders/7", std::string("{\"qty\":2}"), {{"X-Store", "7"}, {"x-echo-status", "409"}});
+    CHECK_EQ(r.status, 409);
+    CHECK(contains(r.body, "\"body\":\"{\\\"qty\\\":2}\""));
+    CHECK(contains(r.body, "\"content-type\":\"application/json\""));
+    CHECK(contains(r.body, "\"x-store\":\"7\""));
+    CHECK_EQ(api_count(s.requests()), size_t{2});
+}
+
+void test_request_invalid_token_and_retries() {
+    const auto& s = *g_server;
+    flexiti::Client c = new_client();
+    const std::string old_token = c.access_token(true);
+    flexiti::Response r = c.request("PATCH", "api/invalid-token-once/cpp", std::string("{}"));
+    CHECK_EQ(r.status, 200);
+    const std::string new_token = c.access_token(true);
+    CHECK(new_token != old_token);
+    CHECK(contains(r.body, "Bearer " + new_token));
+    CHECK_EQ(api_count(s.requests()), size_t{2});
+    CHECK_EQ(s.token_requests(), 2LL);
+
+    // Revoked by another client's refresh: recovered.
+    flexiti::Client other = new_client();
+    other.import_session(c.export_session());
+    other.access_token(false);
+    r = c.request("GET", "api/echo");
+    CHECK_EQ(r.status, 200);
+    CHECK(!contains(r.body, new_token));
+    CHECK_EQ(api_count(s.requests()), size_t{4});
+
+    // GET retried up to max_retries; POST never resent after a 503 or a reset.
+    c.set_option("max_retries", 2);
+    r = c.request("GET", "api/unavailable/5/cpp-g");
+    CHECK_EQ(r.status, 503);
+    CHECK(contains(r.body, "\"attempt\":3"));
+    CHECK_EQ(api_count(s.requests()), size_t{7});
+    r = c.request("POST", "api/unavailable/5/cpp-p?retry_after=0", std::string("{}"));
+    CHECK_EQ(r.status, 503);
+    CHECK_EQ(api_count(s.requests()), size_t{8});
+    s.faults("[{\"api\":true,\"reset_after_bytes\":0}]");
+    EXPECT_THROW(flexiti::NetworkError, c.request("POST", "api/echo", std::string("{}")));
+    CHECK_EQ(api_count(s.requests()), size_t{9});
+}
+
+void test_request_refusals() {
+    const auto& s = *g_server;
+    flexiti::Client c = new_client();
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", std::nullopt, {{"X-A", "1\r\nX-B: 2"}}));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", std::nullopt, {{"X-A", "1\nX-B: 2"}}));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", std::nullopt, {{"Authorization", "Bearer x"}}));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", std::nullopt, {{"Host", "evil"}}));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("CONNECT", "api/echo"));
+    CHECK_EQ(count_of(s.requests(), "\"seq\":"), size_t{0});
+    Caught big = EXPECT_THROW(flexiti::BadResponseError, c.request("GET", "api/oversize/9000000"));
+    CHECK(contains(big.message, "max_response_bytes"));
+    c.set_option("max_response_bytes", 9000000);
+    CHECK_EQ(c.request("GET", "api/oversize/9000000").body.size(), size_t{9000000});
+}
+
 int run_all() {
     try {
         TokenServer server;
@@ -614,6 +694,9 @@ int run_all() {
             {"move semantics", test_move_semantics},
             {"stats and log callback", test_stats_and_log_callback},
             {"one Client shared between threads", test_shared_between_threads},
+            {"request: the current token, body, headers, statuses", test_request_carries_the_current_token},
+            {"request: invalid_token resend, revocation, retries", test_request_invalid_token_and_retries},
+            {"request: refused arguments, oversized answers", test_request_refusals},
         };
         for (const auto& [name, fn] : tests) {
             g_current = name;

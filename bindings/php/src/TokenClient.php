@@ -26,7 +26,8 @@ use Flexiti\Auth\Exception\LibraryLoadException;
  * (60), connect_timeout_ms (5000), timeout_ms (15000), max_retries (2), token_path
  * ("flexiti/online-api/oauth/token"), scope, proxy ("none": no proxy; "": from the environment),
  * ca_file, user_agent, log_level ("off", "error", "warn", "info", "debug"), log_file (a path: one
- * line per event, never a secret; PHP gets logs from a file, not a callback). Options of the
+ * line per event, never a secret; PHP gets logs from a file, not a callback), max_response_bytes
+ * (8388608: the largest answer request() accepts). Options of the
  * binding itself: "library" (path of libflexiti_auth.so) and
  * "header" (path of flexiti_auth_php.h); see Library for where they are looked for otherwise.
  *
@@ -320,6 +321,91 @@ final class TokenClient
         self::assertNoNul('session_json', $json);
         $handle = $this->handle();
         $this->logged(fn () => $this->check($this->ffi->flx_session_import($handle, $json)));
+    }
+
+    /**
+     * An authenticated POS-API call, made by the library (flx_request): $method (GET, POST, PUT,
+     * PATCH, DELETE, HEAD) to $path joined to the api_url, with "Authorization: Bearer" and the
+     * token getToken($useCache) would give, a fresh x-reference-id, Accept (and with a body
+     * Content-Type) application/json, over the same kept-alive connection as the token requests.
+     *
+     * The library resends once, with a new token, after a 401 invalid_token (for every method),
+     * and retries transient failures (connect errors, resets, 502/503/504, 429 with Retry-After)
+     * up to max_retries for GET, HEAD, PUT and DELETE only; this method adds no retry of its own.
+     * Every HTTP status is returned, 4xx and 5xx included, with its body.
+     *
+     * @param array<mixed>|null        $json    the request body, sent as JSON (null: no body)
+     * @param array<string|int,string> $headers extra request headers: ['X-Name' => 'value'] (or
+     *                                          'X-Name: value' strings); Authorization and Host
+     *                                          are refused, and so are line breaks
+     *
+     * @return array{status: int, headers: array<string, string>, body: mixed, raw: string}
+     *         "status": the HTTP status; "headers": every response header, names lower-case
+     *         (repeated ones joined with ", "); "body": the body decoded as JSON (associative
+     *         arrays), or the raw text when it is not JSON ("" when empty); "raw": the body as is
+     *
+     * @throws InvalidArgumentException bad method, path, header or JSON (nothing is sent)
+     * @throws FlexitiException         NetworkException (no answer), BadResponseException (an
+     *                                  answer over the max_response_bytes option), or the token
+     *                                  request's exception
+     */
+    public function request(string $method, string $path, ?array $json = null, array $headers = [], bool $useCache = true): array
+    {
+        self::assertNoNul('method', $method);
+        self::assertNoNul('path', $path);
+        $body = null;
+        if ($json !== null) {
+            try {
+                $body = json_encode($json, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION);
+            } catch (\JsonException $e) {
+                throw new InvalidArgumentException('json cannot be encoded as JSON: ' . $e->getMessage(), FlexitiException::FLX_ERR_INVALID_ARGUMENT);
+            }
+            self::assertNoNul('json', $body);
+        }
+        $lines = [];
+        foreach ($headers as $name => $value) {
+            if (!is_string($value) && !is_int($value)) {
+                throw new InvalidArgumentException(
+                    sprintf('header %s must have a string value, got %s', var_export($name, true), get_debug_type($value)),
+                    FlexitiException::FLX_ERR_INVALID_ARGUMENT
+                );
+            }
+            $line = is_int($name) ? (string) $value : $name . ': ' . $value;
+            if (strpbrk($line, "\r\n\0") !== false) {
+                throw new InvalidArgumentException(
+                    sprintf('header %s holds a line break or a NUL byte', var_export($name, true)),
+                    FlexitiException::FLX_ERR_INVALID_ARGUMENT
+                );
+            }
+            $lines[] = $line;
+        }
+        $headerText = $lines === [] ? null : implode("\n", $lines);
+        $handle = $this->handle();
+
+        return $this->logged(function () use ($handle, $method, $path, $body, $headerText, $useCache): array {
+            $status = $this->ffi->new('int32_t');
+            $out = $this->ffi->new('char *');
+            $rc = (int) $this->ffi->flx_request($handle, $method, $path, $body, $headerText, $useCache, \FFI::addr($status), \FFI::addr($out));
+            if ($rc !== FlexitiException::FLX_OK) {
+                throw $this->lastError($rc);
+            }
+            $raw = $this->take($out);
+            $responseHeaders = [];
+            foreach (explode("\n", (string) $this->ffi->flx_last_response_headers()) as $line) {
+                $at = strpos($line, ': ');
+                if ($at !== false) {
+                    $name = substr($line, 0, $at);
+                    $value = substr($line, $at + 2);
+                    $responseHeaders[$name] = isset($responseHeaders[$name]) ? $responseHeaders[$name] . ', ' . $value : $value;
+                }
+            }
+            $decoded = json_decode($raw, true);
+            if (json_last_error() !== JSON_ERROR_NONE) {
+                $decoded = $raw;
+            }
+
+            return ['status' => (int) $status->cdata, 'headers' => $responseHeaders, 'body' => $decoded, 'raw' => $raw];
+        });
     }
 
     /**
