@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every example of README.md as written: each fenced c / cpp / python / php block is saved as
-# app.<ext>, built with the command its first line gives, and run against the local token server.
+# app.<ext> (a block fenced as "c api", "python api" or "php api", the POS-API call examples, as
+# api.<ext>), built with the command its first line gives, and run against the local token server.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -13,14 +14,16 @@ import re, sys, pathlib
 text = pathlib.Path(sys.argv[1]).read_text()
 ext = {"c": "c", "cpp": "cpp", "python": "py", "php": "php"}
 found = set()
-for lang, body in re.findall(r"```(c|cpp|python|php)\n(.*?)```", text, re.S):
-    if lang in found:
-        sys.exit(f"README has two {lang} examples; this runner expects one each")
-    found.add(lang)
-    pathlib.Path(sys.argv[2], "app." + ext[lang]).write_text(body)
-missing = set(ext) - found
+for lang, api, body in re.findall(r"```(c|cpp|python|php)( api)?\n(.*?)```", text, re.S):
+    name = ("api." if api else "app.") + ext[lang]
+    if name in found:
+        sys.exit(f"README has two {lang}{api} examples; this runner expects one each")
+    found.add(name)
+    pathlib.Path(sys.argv[2], name).write_text(body)
+missing = {"app." + e for e in ext.values()} | {"api.c", "api.py", "api.php"}
+missing -= found
 if missing:
-    sys.exit(f"README lacks examples for: {sorted(missing)}")
+    sys.exit(f"README lacks examples: {sorted(missing)}")
 PY
 
 run() { tests/support/run-with-token-server.sh "$@"; }
@@ -43,5 +46,9 @@ export PYTHONPATH="$root/bindings/python/src${PYTHONPATH:+:$PYTHONPATH}"
 check python "^bearer 1200 True$" run "$py" "$work/app.py"
 check python-errors "AuthRejectedError AUTH_REJECTED" run "$py" "$work/app.py"
 check php "^bearer 1200 cached$" run php "$work/app.php"
-echo "README examples: $((5 - fails)) passed, $fails failed"
+cc -std=c99 -Wall -Wextra -Werror "$work/api.c" -I include -L target/debug -lflexiti_auth -Wl,-rpath,"$root/target/debug" -o "$work/api_c"
+check c-api '^HTTP 200: \{"bearer_current":true' run "$work/api_c"
+check python-api "^200 POST 125.5$" run "$py" "$work/api.py"
+check php-api "^200 POST 125.5$" run php "$work/api.php"
+echo "README examples: $((8 - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]
