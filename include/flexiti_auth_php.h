@@ -75,7 +75,14 @@ typedef struct FlxClient FlxClient;
 /**
  * Receives one log line (NUL-terminated, valid only during the call; copy it to keep it) with
  * its level (FlxLogLevel) and the `user` pointer given to flx_client_set_log_callback. Called on
- * the thread making the library call; it may call into the library again.
+ * the thread making the library call, with no lock of the library held: the lines of a token
+ * request are delivered once it has completed and its token is published (each line stamped with
+ * the time of its event). So it may call into the library again, on any handle, and other
+ * threads' calls never wait for it. On its own handle, from inside the callback, a token call
+ * returns a still-valid cached token (use_cache=true) and never makes a request or waits: a call
+ * that would need one fails at once with FLX_ERR_INVALID_ARGUMENT; lines produced by calls made
+ * from inside the callback are not passed to it again (no recursion; the file and stderr sinks
+ * still get them).
  */
 typedef void (*FlxLogCallback)(int32_t level, const char *line, void *user);
 
@@ -107,7 +114,7 @@ struct FlxClient *flx_client_new(const char *api_url,
 /**
  * Set an option by name, from its string form:
  * expiration_threshold_secs (60, 0..86400), connect_timeout_ms (5000), timeout_ms (15000, whole
- * request), max_retries (2, 0..10), token_path ("flexiti/online-api/oauth/token"; POS API v2.5:
+ * request; also the longest a call waits for another call's request on the handle), max_retries (2, 0..10), token_path ("flexiti/online-api/oauth/token"; POS API v2.5:
  * "flexiti/pos-api/v2.5/oauth/token"), scope ("merchant" or "customer"; empty: none),
  * proxy (URL; "none": no proxy; empty: https_proxy/HTTPS_PROXY, http_proxy, all_proxy/ALL_PROXY
  * and no_proxy/NO_PROXY from the environment, never HTTP_PROXY), ca_file (PEM file of extra
@@ -140,7 +147,8 @@ void flx_client_free(struct FlxClient *c);
  * use_cache=false: a still-valid token is refreshed (grant_type=refresh_token), so an apply or
  * purchase flow starts with a full lifetime; if the refresh is refused, client_credentials once.
  * No token held, or expired: a new one through grant_type=client_credentials.
- * Concurrent callers share one request.
+ * Concurrent callers share one request: a caller that finds another call's request in flight on
+ * the same handle waits for its outcome at most timeout_ms, then fails with FLX_ERR_NETWORK.
  *
  * Returns a new string owned by the caller (free with flx_string_free), or NULL on error with
  * FLX_ERR_NETWORK, FLX_ERR_HTTP_STATUS, FLX_ERR_AUTH_REJECTED, FLX_ERR_BAD_RESPONSE or

@@ -4,15 +4,15 @@
 use crate::clock::Now;
 use crate::fork::{fork_generation, ForkLock};
 use crate::error::{redact, Error, FlxStatus, Result};
-use crate::log::{token_hint, Level, Logger};
+use crate::log::{token_hint, Deferred, Level, Logger};
 use crate::options::{Affects, Options};
 use crate::stats::{bump, Stats};
 use crate::secret::SecretString;
 use crate::session;
 use crate::token::{decide, Decision, HeldToken};
 use crate::transport::{form_encode, Endpoint, Observer, TokenRequest, Transport};
-use parking_lot::Mutex;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 type Outcome = Result<(Arc<HeldToken>, Decision)>;
 
@@ -26,8 +26,8 @@ struct Inner {
     fork_generation: u64,
     /// The process these connections and this flight belong to.
     pid: u32,
-    /// Held by the one caller talking to the token endpoint; others wait for its outcome.
-    flight: Arc<Mutex<()>>,
+    /// Entered by the one caller talking to the token endpoint; others wait for its outcome.
+    flight: Arc<Flight>,
     /// Number of completed flights, and the last one's outcome, shared with those who waited.
     flight_seq: u64,
     last_outcome: Option<Outcome>,
@@ -45,14 +45,47 @@ impl Inner {
             self.fork_generation = generation;
             self.pid = pid;
             self.transport = None;
-            self.flight = Arc::new(Mutex::new(()));
+            self.flight = Arc::new(Flight::default());
             self.last_outcome = None;
         }
     }
 }
 
 /// The state lock is std's (see fork.rs: the child must be able to release it).
-type StateLock = std::sync::Mutex<Inner>;
+type StateLock = Mutex<Inner>;
+
+/// Single flight: at most one caller at a time talks to the token endpoint; the others wait for
+/// it, at most until their own deadline. Built on std's mutex like the state lock (no
+/// process-wide wait table a fork child could inherit locked), which is held only to flip the
+/// flag, never during a request.
+#[derive(Default)]
+struct Flight {
+    busy: Mutex<bool>,
+    done: Condvar,
+}
+
+/// The turn of the caller inside the flight; leaving wakes the waiters.
+struct FlightTurn<'a>(&'a Flight);
+
+impl Flight {
+    /// Wait for the flight to be free and enter it, or None once `deadline` has passed.
+    fn enter(&self, deadline: Instant) -> Option<FlightTurn<'_>> {
+        let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        while *busy {
+            let left = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())?;
+            busy = self.done.wait_timeout(busy, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        *busy = true;
+        Some(FlightTurn(self))
+    }
+}
+
+impl Drop for FlightTurn<'_> {
+    fn drop(&mut self) {
+        *self.0.busy.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.0.done.notify_all();
+    }
+}
 
 fn lock_state(m: &StateLock) -> std::sync::MutexGuard<'_, Inner> {
     // A panic while holding it is caught at the C boundary; the state is still consistent
@@ -119,14 +152,14 @@ impl Client {
             endpoint,
             client_id: client_id.to_owned(),
             client_secret: SecretString::new(client_secret.to_owned()),
-            inner: Arc::new(std::sync::Mutex::new(Inner {
+            inner: Arc::new(Mutex::new(Inner {
                 options: Options::default(),
                 token: None,
                 refresh_spent: false,
                 transport: None,
                 fork_generation: fork_generation(),
                 pid: std::process::id(),
-                flight: Arc::new(Mutex::new(())),
+                flight: Arc::new(Flight::default()),
                 flight_seq: 0,
                 last_outcome: None,
             })),
@@ -138,12 +171,13 @@ impl Client {
         Ok(client)
     }
 
-    /// Emit a log line built lazily, with every secret this client knows scrubbed from it.
-    fn log(&self, level: Level, extra_secrets: &[&str], line: &dyn Fn() -> String) {
+    /// Collect a log line built lazily, with every secret this client knows scrubbed from it. It
+    /// reaches the sinks when `out` is flushed, which happens only once no lock is held.
+    fn log(&self, out: &Deferred, level: Level, extra_secrets: &[&str], line: &dyn Fn() -> String) {
         if self.logger.enabled(level) {
             let mut secrets = vec![self.client_secret.as_str()];
             secrets.extend_from_slice(extra_secrets);
-            self.logger.emit(level, &redact(&line(), &secrets));
+            out.push(level, &redact(&line(), &secrets));
         }
     }
 
@@ -151,13 +185,21 @@ impl Client {
         self.threshold.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Count a cache hit and describe it at debug level.
+    /// Count a cache hit and describe it at debug level, now (call with no lock held).
     fn cache_hit(&self, token: &HeldToken) {
         self.stats.cache_hits.bump();
         if self.logger.enabled(Level::Debug) {
+            let out = Deferred::new(&self.logger);
+            self.describe_cache_hit(token, &out);
+            out.flush();
+        }
+    }
+
+    fn describe_cache_hit(&self, token: &HeldToken, out: &Deferred) {
+        if self.logger.enabled(Level::Debug) {
             let now = Now::read();
             let threshold = self.threshold();
-            self.log(Level::Debug, &[], &|| {
+            self.log(out, Level::Debug, &[], &|| {
                 format!(
                     "decision=cached access_token {} age {} s, valid for {} s more",
                     token_hint(&token.access_token),
@@ -210,13 +252,37 @@ impl Client {
                 return Ok((t, Decision::Cached));
             }
         }
-        let (flight, seen_seq) = {
+        if self.logger.in_own_callback() {
+            // This thread is inside this handle's own log callback: a request from here would log
+            // into the callback again, without end. Never a request, never a wait.
+            return Err(Error::invalid(
+                "a token call on a handle from inside its own log callback returns only a still-valid cached token (use_cache=true); no request is made from there",
+            ));
+        }
+        // Every line of the flight is delivered only here: after the flight and state locks are
+        // released and the outcome is published, so a callback may call back into the library.
+        let out = Deferred::new(&self.logger);
+        let outcome = self.fly(use_cache, &out);
+        out.flush();
+        outcome
+    }
+
+    /// Decide, and when a request is needed make it (or share the one in flight).
+    fn fly(&self, use_cache: bool, out: &Deferred) -> Outcome {
+        let (flight, seen_seq, wait_ms) = {
             let mut inner = lock_state(&self.inner);
             // Before waiting on the flight: it may be a parent process's.
             inner.leave_parent_behind();
-            (inner.flight.clone(), inner.flight_seq)
+            (inner.flight.clone(), inner.flight_seq, inner.options.timeout_ms)
         };
-        let _turn = flight.lock();
+        // Another caller's request may be in flight: wait for it at most this caller's own
+        // request deadline (timeout_ms), never without bound.
+        let started = Instant::now();
+        let Some(_turn) = flight.enter(started + Duration::from_millis(wait_ms)) else {
+            return Err(Error::network(format!(
+                "token request timed out: another call on this handle was still waiting for the token endpoint after {wait_ms} ms (timeout_ms); its outcome is shared once it completes"
+            )));
+        };
         let plan = {
             let mut inner = lock_state(&self.inner);
             inner.leave_parent_behind();
@@ -236,7 +302,8 @@ impl Client {
             if decision == Decision::Cached {
                 let t = inner.token.clone().ok_or_else(|| Error::internal("cached decision without a token"))?;
                 drop(inner);
-                self.cache_hit(&t);
+                self.stats.cache_hits.bump();
+                self.describe_cache_hit(&t, out);
                 return Ok((t, Decision::Cached));
             }
             let transport = match &inner.transport {
@@ -260,8 +327,8 @@ impl Client {
         };
 
         let mut refresh_spent = false;
-        let result = self.exchange(&plan, &mut refresh_spent);
-        self.record_outcome(&result, &plan);
+        let result = self.exchange(&plan, &mut refresh_spent, out);
+        self.record_outcome(&result, &plan, out);
 
         let mut inner = lock_state(&self.inner);
         if Arc::ptr_eq(&inner.flight, &flight) {
@@ -286,7 +353,7 @@ impl Client {
         result
     }
 
-    fn record_outcome(&self, result: &Outcome, plan: &Plan) {
+    fn record_outcome(&self, result: &Outcome, plan: &Plan, out: &Deferred) {
         let held: Vec<&str> = [plan.held_refresh_token.as_deref(), plan.held_access_token.as_deref()].into_iter().flatten().collect();
         match result {
             Ok((t, decision)) => {
@@ -295,7 +362,7 @@ impl Client {
                     Decision::Fallback => &self.stats.fallbacks,
                     _ => &self.stats.new_tokens,
                 });
-                self.log(Level::Info, &held, &|| {
+                self.log(out, Level::Info, &held, &|| {
                     format!(
                         "decision={} access_token {} expires_in {} s{}",
                         decision.name(),
@@ -307,19 +374,19 @@ impl Client {
             }
             Err(e) => {
                 self.stats.count_failure(e.status);
-                self.log(Level::Error, &held, &|| format!("token request failed: {}: {}", e.status.name(), e.message));
+                self.log(out, Level::Error, &held, &|| format!("token request failed: {}: {}", e.status.name(), e.message));
             }
         }
     }
 
     /// Talk to the token endpoint: the refresh grant when planned, falling back once to
     /// client_credentials when it is refused; client_credentials otherwise.
-    fn exchange(&self, plan: &Plan, refresh_spent: &mut bool) -> Outcome {
+    fn exchange(&self, plan: &Plan, refresh_spent: &mut bool, out: &Deferred) -> Outcome {
         let secrets: Vec<&str> = [Some(self.client_secret.as_str()), plan.held_refresh_token.as_deref(), plan.held_access_token.as_deref()]
             .into_iter()
             .flatten()
             .collect();
-        let log = |level: Level, line: &dyn Fn() -> String| self.log(level, &secrets, line);
+        let log = |level: Level, line: &dyn Fn() -> String| self.log(out, level, &secrets, line);
         let obs = Observer { stats: &self.stats, log: &log, secrets: &secrets };
         if let Some(refresh_token) = &plan.refresh_token {
             let req = self.token_request(plan, "refresh_token", Some(refresh_token));
@@ -458,9 +525,14 @@ impl Client {
         }
     }
 
-    /// A log line with the client_secret and `extra_secrets` scrubbed from it.
+    /// A log line with the client_secret and `extra_secrets` scrubbed from it, delivered now:
+    /// call with no lock of this client held (API calls hold none).
     pub fn log_line(&self, level: Level, extra_secrets: &[&str], line: &dyn Fn() -> String) {
-        self.log(level, extra_secrets, line);
+        if self.logger.enabled(level) {
+            let out = Deferred::new(&self.logger);
+            self.log(&out, level, extra_secrets, line);
+            out.flush();
+        }
     }
 
     /// `text` without the client_secret or any of `extra_secrets`.

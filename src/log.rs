@@ -83,10 +83,14 @@ impl ForkLock for SinksLock {
         // closure drops first.
         let guard: std::sync::RwLockWriteGuard<'static, Sinks> = unsafe { std::mem::transmute(guard) };
         Box::new(move || {
+            let mut guard = guard;
             if fork_generation() != generation {
-                // In the child: the parent's threads that were inside the callback are gone.
-                if let Some(slot) = &guard.callback {
-                    slot.running.store(0, Ordering::SeqCst);
+                // In the child: the parent's threads that were inside the callback are gone, so
+                // the child gets a fresh slot for the same callback (nothing running). The old
+                // slot's counter is left alone: a thread that forked from inside the callback
+                // still decrements it when its callback returns, and nobody waits on it.
+                if let Some(old) = guard.callback.take() {
+                    guard.callback = Some(Arc::new(CallbackSlot { callback: old.callback.clone(), running: AtomicUsize::new(0) }));
                 }
             }
             drop(guard);
@@ -159,17 +163,43 @@ impl Logger {
         Ok(())
     }
 
-    /// Send one event to every sink. No lock is held while writing or calling back, so the
-    /// callback may call into the library again.
+    /// Send one event to every sink now. No lock of the logger is held while writing or calling
+    /// back; callers must hold no lock of their own either (see `Deferred`).
     pub fn emit(&self, level: Level, message: &str) {
+        if let Some(line) = self.line(level, message) {
+            self.deliver(&line);
+        }
+    }
+
+    /// One event as a finished line, stamped now; None when its level is off.
+    pub fn line(&self, level: Level, message: &str) -> Option<Line> {
         if !self.enabled(level) {
-            return;
+            return None;
         }
         let message: String = message.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-        let line = format!("{} {} flexiti-auth: {}\n", utc_timestamp(crate::clock::unix_now()), level.name(), message);
+        Some(Line { level, text: format!("{} {} flexiti-auth: {}\n", utc_timestamp(crate::clock::unix_now()), level.name(), message) })
+    }
+
+    /// A key for this logger while it lives (for the re-entry check).
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.sinks) as *const u8 as usize
+    }
+
+    /// Whether this thread is inside this logger's callback right now (a callback calling back
+    /// into the library on the same handle).
+    pub fn in_own_callback(&self) -> bool {
+        let id = self.id();
+        IN_CALLBACK.try_with(|s| s.borrow().contains(&id)).unwrap_or(false)
+    }
+
+    /// Write a finished line to every sink. A line produced by a call the callback itself made
+    /// on the same handle does not go back to that callback (it would recurse), only to the file
+    /// and stderr.
+    pub fn deliver(&self, line: &Line) {
+        let (level, line) = (line.level, line.text.as_str());
         let (callback, file) = {
             let sinks = self.sinks();
-            let slot = sinks.callback.clone();
+            let slot = sinks.callback.clone().filter(|_| !self.in_own_callback());
             if let Some(slot) = &slot {
                 slot.running.fetch_add(1, Ordering::SeqCst);
             }
@@ -184,14 +214,60 @@ impl Logger {
             let _ = (&*f).write_all(line.as_bytes());
         }
         if let Some(slot) = callback {
-            struct Done<'a>(&'a AtomicUsize);
+            struct Done<'a>(&'a AtomicUsize, usize);
             impl Drop for Done<'_> {
                 fn drop(&mut self) {
+                    let _ = IN_CALLBACK.try_with(|s| {
+                        let mut s = s.borrow_mut();
+                        if let Some(i) = s.iter().rposition(|&x| x == self.1) {
+                            s.remove(i);
+                        }
+                    });
                     self.0.fetch_sub(1, Ordering::SeqCst);
                 }
             }
-            let _done = Done(&slot.running);
+            let id = self.id();
+            let _ = IN_CALLBACK.try_with(|s| s.borrow_mut().push(id));
+            let _done = Done(&slot.running, id);
             (slot.callback)(level, &line[..line.len() - 1]);
+        }
+    }
+}
+
+thread_local! {
+    /// The loggers whose callback this thread is running, innermost last.
+    static IN_CALLBACK: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One finished log line (timestamped when the event happened).
+pub struct Line {
+    level: Level,
+    text: String,
+}
+
+/// Lines produced while a lock is held, delivered only once the caller holds none: a callback
+/// may call into the library again (even on the same handle), and a slow sink never holds up
+/// other threads.
+pub struct Deferred<'a> {
+    logger: &'a Logger,
+    lines: std::cell::RefCell<Vec<Line>>,
+}
+
+impl<'a> Deferred<'a> {
+    pub fn new(logger: &'a Logger) -> Self {
+        Deferred { logger, lines: std::cell::RefCell::new(Vec::new()) }
+    }
+
+    pub fn push(&self, level: Level, message: &str) {
+        if let Some(line) = self.logger.line(level, message) {
+            self.lines.borrow_mut().push(line);
+        }
+    }
+
+    /// Deliver every line collected, in order. Call with no lock held.
+    pub fn flush(self) {
+        for line in self.lines.into_inner() {
+            self.logger.deliver(&line);
         }
     }
 }

@@ -4,7 +4,12 @@
  *   handles    a freed handle stays refused after its memory or slot is reused (64 tenants' worth),
  *              a double free is a no-op with FLX_ERR_INVALID_ARGUMENT, bogus pointers (even one
  *              64 bytes before an unmapped page) are refused without being read, a handle freed
- *              while another thread uses it */
+ *              while another thread uses it
+ *   callbacks  (item 1) a log callback that calls flx_get_token(c, true/false) and
+ *              flx_client_stats on its own handle, and one that has another thread make a request
+ *              on the handle, neither blocks; (item 6) fork() from inside a log callback leaves a
+ *              child that can replace the callback
+ *   flight     (item 7) a caller waiting on another thread's request waits at most timeout_ms */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 #include <pthread.h>
@@ -12,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +36,30 @@ static int failed_with(int32_t code, const char *part) {
     int ok = m != NULL && flx_last_error_code() == code && strlen(m) > 0 && strstr(m, part) != NULL;
     if (!ok) fprintf(stderr, "  expected %s with \"%s\", got %d: %s\n", flx_status_str(code), part, flx_last_error_code(), m ? m : "(NULL)");
     return ok;
+}
+
+static void control(const char *method, const char *path, const char *body) {
+    free(server_control(&srv, method, path, body));
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A test that deadlocks is a failure with a name, not a hung `make test`. */
+static const char *g_watchdog_test = "";
+static void on_alarm(int sig) {
+    (void)sig;
+    static const char prefix[] = "test_soundness: DEADLOCK (watchdog expired) in ";
+    if (write(2, prefix, sizeof prefix - 1) < 0 || write(2, g_watchdog_test, strlen(g_watchdog_test)) < 0 || write(2, "\n", 1) < 0) _exit(3);
+    _exit(3);
+}
+static void watchdog(const char *test, unsigned secs) {
+    g_watchdog_test = test;
+    signal(SIGALRM, on_alarm);
+    alarm(secs);
 }
 
 static FlxClient *new_client(const char *secret) {
@@ -206,15 +237,212 @@ static void test_free_while_another_thread_uses_the_handle(void) {
     CHECK(u.refused == 1 && u.other == 0);
 }
 
-int main(void) {
+/* ---- item 1: a log callback that calls back into the library on its own handle ---------- */
+
+static struct {
+    FlxClient *c;
+    int lines, nested_cached_ok, nested_refresh_refused, nested_stats_ok, nested_other;
+    char published[256]; /* what a nested cached call saw at the "decision=" info line */
+    int spawn_done;
+    int other_thread_ok;
+} cb;
+
+static void *other_thread_request(void *arg) {
+    (void)arg;
+    char *t = flx_get_access_token(cb.c, false);
+    cb.other_thread_ok = t != NULL;
+    flx_string_free(t);
+    return NULL;
+}
+
+static void reentrant_cb(int32_t level, const char *line, void *user) {
+    (void)level;
+    (void)user;
+    cb.lines++;
+    char *cached = flx_get_access_token(cb.c, true);
+    if (cached) {
+        cb.nested_cached_ok++;
+        if (strstr(line, "decision=") && !strstr(line, "decision=cached")) snprintf(cb.published, sizeof cb.published, "%s", cached);
+        flx_string_free(cached);
+    }
+    char *fresh = flx_get_token(cb.c, false);
+    if (fresh == NULL && flx_last_error_code() == FLX_ERR_INVALID_ARGUMENT && strstr(flx_last_error_message(), "own log callback")) {
+        cb.nested_refresh_refused++;
+    } else {
+        cb.nested_other++;
+    }
+    flx_string_free(fresh);
+    char *stats = flx_client_stats(cb.c);
+    cb.nested_stats_ok += stats != NULL;
+    flx_string_free(stats);
+}
+
+static void test_log_callback_may_call_back_into_its_handle(void) {
+    watchdog("test_log_callback_may_call_back_into_its_handle", 30);
+    control("POST", "reset", "{}");
+    memset(&cb, 0, sizeof cb);
+    cb.c = new_client(SECRET);
+    CHECK(flx_client_set_log_callback(cb.c, reentrant_cb, NULL) == FLX_OK);
+    CHECK(flx_client_set_option(cb.c, "log_level", "debug") == FLX_OK);
+    /* A new token, then a refresh: every line of each goes to the callback, which calls back. */
+    char *first = flx_get_access_token(cb.c, false);
+    CHECK(first != NULL);
+    CHECK(first && strcmp(cb.published, first) == 0); /* published before its info line went out */
+    char *second = flx_get_access_token(cb.c, false);
+    CHECK(second != NULL && first && strcmp(second, first) != 0);
+    CHECK(second && strcmp(cb.published, second) == 0);
+    CHECK(cb.lines >= 4); /* attempt + decision lines of each request, at debug */
+    CHECK(cb.nested_refresh_refused == cb.lines && cb.nested_other == 0);
+    CHECK(cb.nested_stats_ok == cb.lines);
+    /* No nested call made a request: one client_credentials, one refresh. */
+    CHECK(server_request_count(&srv) == 2);
+    /* A cached call from the callback at the debug "decision=cached" line works too. */
+    int before = cb.lines;
+    char *cached = flx_get_access_token(cb.c, true);
+    CHECK(cached && second && strcmp(cached, second) == 0);
+    CHECK(cb.lines == before + 1); /* the nested calls' own lines do not recurse into the callback */
+    flx_string_free(first);
+    flx_string_free(second);
+    flx_string_free(cached);
+    CHECK(flx_client_set_log_callback(cb.c, NULL, NULL) == FLX_OK);
+    flx_client_free(cb.c);
+    alarm(0);
+}
+
+static void spawning_cb(int32_t level, const char *line, void *user) {
+    (void)level;
+    (void)line;
+    (void)user;
+    if (cb.spawn_done) return;
+    cb.spawn_done = 1;
+    /* Another thread's non-cached call on this handle while this thread is in the callback. */
+    pthread_t t;
+    if (pthread_create(&t, NULL, other_thread_request, NULL) == 0) pthread_join(t, NULL);
+}
+
+static void test_other_threads_are_not_held_up_by_a_callback(void) {
+    watchdog("test_other_threads_are_not_held_up_by_a_callback", 30);
+    control("POST", "reset", "{}");
+    memset(&cb, 0, sizeof cb);
+    cb.c = new_client(SECRET);
+    CHECK(flx_client_set_log_callback(cb.c, spawning_cb, NULL) == FLX_OK);
+    CHECK(flx_client_set_option(cb.c, "log_level", "info") == FLX_OK);
+    char *t = flx_get_access_token(cb.c, false);
+    CHECK(t != NULL);
+    CHECK(cb.spawn_done && cb.other_thread_ok);
+    CHECK(server_request_count(&srv) == 2); /* the callback's thread made its own refresh */
+    flx_string_free(t);
+    flx_client_free(cb.c);
+    alarm(0);
+}
+
+/* ---- item 6: fork() from inside a log callback ------------------------------------------ */
+
+static int g_forked_child;
+
+static void forking_cb(int32_t level, const char *line, void *user) {
+    (void)level;
+    (void)line;
+    int *pid = user;
+    if (*pid != 0) return;
+    pid_t p = fork();
+    if (p == 0) {
+        g_forked_child = 1;
+        *pid = -1;
+    } else {
+        *pid = (int)p;
+    }
+}
+
+static void test_fork_from_inside_a_log_callback(void) {
+    watchdog("test_fork_from_inside_a_log_callback", 30);
+    control("POST", "reset", "{}");
+    FlxClient *c = new_client(SECRET);
+    int pid = 0;
+    CHECK(flx_client_set_log_callback(c, forking_cb, &pid) == FLX_OK);
+    CHECK(flx_client_set_option(c, "log_level", "info") == FLX_OK);
+    char *t = flx_get_access_token(c, false);
+    if (g_forked_child) {
+        /* The child: it returned from the callback and from the call; replacing the callback must
+         * not wait for a callback that no thread of this process is running. */
+        alarm(5);
+        int ok = t != NULL;
+        ok &= flx_client_set_log_callback(c, NULL, NULL) == FLX_OK;
+        ok &= flx_client_set_log_callback(c, forking_cb, &pid) == FLX_OK;
+        ok &= flx_client_set_log_callback(c, NULL, NULL) == FLX_OK;
+        flx_string_free(t);
+        flx_client_free(c);
+        _exit(ok ? 0 : 1);
+    }
+    CHECK(t != NULL && pid > 0);
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) fprintf(stderr, "  child status %d\n", status);
+    CHECK(flx_client_set_log_callback(c, NULL, NULL) == FLX_OK);
+    flx_string_free(t);
+    flx_client_free(c);
+    alarm(0);
+}
+
+/* ---- item 7: waiting on another thread's request is bounded ----------------------------- */
+
+static void *hung_request(void *arg) {
+    char *t = flx_get_access_token((FlxClient *)arg, false);
+    flx_string_free(t);
+    return NULL;
+}
+
+static void test_waiting_on_another_threads_request_is_bounded(void) {
+    watchdog("test_waiting_on_another_threads_request_is_bounded", 30);
+    control("POST", "reset", "{}");
+    FlxClient *c = new_client(SECRET);
+    /* The owner's request: 3 attempts of 600 ms each against a server that never answers
+     * (about 2.1 s with backoff). */
+    CHECK(flx_client_set_option(c, "timeout_ms", "600") == FLX_OK);
+    CHECK(flx_client_set_option(c, "max_retries", "2") == FLX_OK);
+    control("POST", "faults", "[{\"hang\":true,\"hang_ms\":5000,\"count\":3}]");
+    pthread_t owner;
+    CHECK(pthread_create(&owner, NULL, hung_request, c) == 0);
+    struct timespec ms = {0, 150 * 1000 * 1000};
+    nanosleep(&ms, NULL);
+    double t0 = now_ms();
+    char *t = flx_get_access_token(c, false);
+    double waited = now_ms() - t0;
+    CHECK(t == NULL && failed_with(FLX_ERR_NETWORK, "timeout_ms"));
+    CHECK(waited >= 500 && waited < 1500);
+    if (waited >= 1500) fprintf(stderr, "  waited %.0f ms for another thread's request\n", waited);
+    pthread_join(owner, NULL);
+    flx_client_free(c);
+    alarm(0);
+}
+
+/* With arguments, only the tests named (e.g. to show one failing against an older library). */
+static int g_argc;
+static char **g_argv;
+static int selected(const char *name) {
+    if (g_argc < 2) return 1;
+    for (int i = 1; i < g_argc; i++)
+        if (strcmp(g_argv[i], name) == 0) return 1;
+    return 0;
+}
+#define RUN(test) do { if (selected(#test)) test(); } while (0)
+
+int main(int argc, char **argv) {
+    g_argc = argc;
+    g_argv = argv;
     if (server_start(&srv) != 0) {
         fprintf(stderr, "cannot start the token server\n");
         return 2;
     }
-    test_stale_handles_never_reach_another_tenant();
-    test_churn_keeps_old_handles_refused();
-    test_bogus_pointers_are_never_read();
-    test_free_while_another_thread_uses_the_handle();
+    RUN(test_stale_handles_never_reach_another_tenant);
+    RUN(test_churn_keeps_old_handles_refused);
+    RUN(test_bogus_pointers_are_never_read);
+    RUN(test_free_while_another_thread_uses_the_handle);
+    RUN(test_log_callback_may_call_back_into_its_handle);
+    RUN(test_other_threads_are_not_held_up_by_a_callback);
+    RUN(test_fork_from_inside_a_log_callback);
+    RUN(test_waiting_on_another_threads_request_is_bounded);
     server_stop(&srv);
     printf("C soundness suite: %d passed, %d failed\n", g_checks - g_failures, g_failures);
     return g_failures == 0 ? 0 : 1;
