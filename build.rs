@@ -14,7 +14,7 @@ fn main() {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libflexiti_auth.so.{major}");
     }
 
-    let c_header = generate(&crate_dir, c_config());
+    let c_header = c_header(&generate(&crate_dir, c_config()));
     let php_header = php_header(&generate(&crate_dir, php_config()));
     let include = crate_dir.join("include");
     write_if_changed(&include.join("flexiti_auth.h"), &c_header);
@@ -64,6 +64,38 @@ fn generate(crate_dir: &Path, config: cbindgen::Config) -> String {
     let mut out = Vec::new();
     bindings.write(&mut out);
     String::from_utf8(out).expect("cbindgen wrote UTF-8")
+}
+
+/// The C header is C99 and also compiles as C++98 (`extern "C"` consumers on old compilers, with
+/// -pedantic): cbindgen gives each enum a fixed `: int32_t` base under any C++ and ends the
+/// enumerator list with a comma, both C++11. The base stays for C++11 (and MSVC, whose
+/// __cplusplus reads 199711L unless told otherwise, and which has had enum bases since VS 2005)
+/// and C23; a C++98 enum is int-sized all the same. The functions take and return int32_t.
+fn c_header(c: &str) -> String {
+    const CBINDGEN_IF: &str = "defined(__cplusplus) || __STDC_VERSION__ >= 202311L";
+    const OURS: &str = "(defined(__cplusplus) && (__cplusplus >= 201103L || defined(_MSC_VER))) || \\\n    (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 202311L)";
+    let mut out = String::with_capacity(c.len() + 256);
+    let lines: Vec<&str> = c.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if *line == format!("#if {CBINDGEN_IF}") {
+            out.push_str(&format!("#if {OURS}\n"));
+            continue;
+        }
+        if *line == format!("#endif // {CBINDGEN_IF}") {
+            out.push_str("#endif\n");
+            continue;
+        }
+        // The last enumerator: no comma before the closing "};".
+        if line.ends_with(',') && lines.get(i + 1).map(|n| n.trim()) == Some("};") {
+            out.push_str(&line[..line.len() - 1]);
+            out.push('\n');
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    assert!(!out.contains(CBINDGEN_IF), "c header: cbindgen's enum-base condition changed shape");
+    out
 }
 
 /// PHP's FFI parser accepts only `#define FFI_SCOPE` / `#define FFI_LIB` and breaks on `#if`

@@ -20,9 +20,10 @@
  * Outcome of a library call. The numeric values are part of the stable ABI.
  */
 enum FlxStatus
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#if (defined(__cplusplus) && (__cplusplus >= 201103L || defined(_MSC_VER))) || \
+    (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 202311L)
   : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif
  {
   /**
    * Success.
@@ -57,7 +58,7 @@ enum FlxStatus
   /**
    * A bug inside the library (a caught panic); the held token is unchanged.
    */
-  FLX_ERR_INTERNAL = 7,
+  FLX_ERR_INTERNAL = 7
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -72,15 +73,16 @@ typedef int32_t FlxStatus;
  * "debug") and the level argument of a FlxLogCallback.
  */
 enum FlxLogLevel
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#if (defined(__cplusplus) && (__cplusplus >= 201103L || defined(_MSC_VER))) || \
+    (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 202311L)
   : int32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif
  {
   FLX_LOG_OFF = 0,
   FLX_LOG_ERROR = 1,
   FLX_LOG_WARN = 2,
   FLX_LOG_INFO = 3,
-  FLX_LOG_DEBUG = 4,
+  FLX_LOG_DEBUG = 4
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -1,4 +1,4 @@
-/* flexiti-auth C++ wrapper: header-only, C++17, over the C header flexiti_auth.h.
+/* flexiti-auth C++ wrapper: header-only, C++11 or later, over the C header flexiti_auth.h.
  *
  *   flexiti::Client client(api_url, client_id, client_secret);
  *   std::string bearer = client.access_token();      // purchase / apply: full lifetime
@@ -14,24 +14,46 @@
  * several threads at once (the C handle is thread-safe); moving or destroying it while another
  * thread uses it is undefined behaviour.
  *
+ * The API is the same from C++11 up, with the differences the language forces: the log callback
+ * receives its line as std::string_view from C++17 (as const std::string& before; a callback
+ * taking const std::string& is accepted from C++17 too): Client::LogLine names that type and
+ * FLEXITI_AUTH_STRING_VIEW is 1 when it is std::string_view. Client::request's body is a
+ * flexiti::Body: std::optional<std::string> from C++17, a small class with the same use before
+ * ({} or nothing: no body; a std::string or string literal: that body); Response::header takes
+ * a std::string_view from C++17, a const std::string& before.
+ *
  * Link with the C library: pkg-config --cflags --libs flexiti_auth  (or -lflexiti_auth). */
 
 #ifndef FLEXITI_AUTH_HPP
 #define FLEXITI_AUTH_HPP
 
-#if !(__cplusplus >= 201703L || (defined(_MSVC_LANG) && _MSVC_LANG >= 201703L))
-#error "flexiti_auth.hpp needs C++17 or later (e.g. -std=c++17)"
+/* MSVC reports __cplusplus as 199711L unless /Zc:__cplusplus: its _MSVC_LANG (VS 2015 Update 3
+ * and later) tells the language, and Visual Studio 2015 (_MSC_VER 1900) is C++14 anyway. */
+#if !(__cplusplus >= 201103L || (defined(_MSC_VER) && _MSC_VER >= 1900))
+#error "flexiti_auth.hpp needs C++11 or later (e.g. -std=c++11); C code and older C++ use flexiti_auth.h"
 #endif
+
+#if __cplusplus >= 201703L || (defined(_MSVC_LANG) && _MSVC_LANG >= 201703L)
+#define FLEXITI_AUTH_CXX17 1
+#else
+#define FLEXITI_AUTH_CXX17 0
+#endif
+/* 1 when log lines (and Response::header's argument) are std::string_view. */
+#define FLEXITI_AUTH_STRING_VIEW FLEXITI_AUTH_CXX17
 
 #include "flexiti_auth.h"
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#if FLEXITI_AUTH_CXX17
 #include <optional>
+#endif
 #include <stdexcept>
 #include <string>
+#if FLEXITI_AUTH_CXX17
 #include <string_view>
+#endif
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -158,13 +180,37 @@ inline const char* c_arg(const std::string& s, const char* what) {
     return s.c_str();
 }
 
+/** The integer types set_option takes as numbers (not bool, not the character types). */
 template <class T>
-inline constexpr bool is_option_integer_v =
-    std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> &&
-    !std::is_same_v<T, signed char> && !std::is_same_v<T, unsigned char> && !std::is_same_v<T, wchar_t> &&
-    !std::is_same_v<T, char16_t> && !std::is_same_v<T, char32_t>;
+struct is_option_integer
+    : std::integral_constant<bool, std::is_integral<T>::value && !std::is_same<T, bool>::value &&
+                                       !std::is_same<T, char>::value && !std::is_same<T, signed char>::value &&
+                                       !std::is_same<T, unsigned char>::value && !std::is_same<T, wchar_t>::value &&
+                                       !std::is_same<T, char16_t>::value && !std::is_same<T, char32_t>::value> {};
 
 }  // namespace detail
+
+#if FLEXITI_AUTH_CXX17
+/** The body argument of Client::request: none (std::nullopt, {}) or the JSON text to send. */
+using Body = std::optional<std::string>;
+#else
+/** The body argument of Client::request before C++17, where it is std::optional<std::string>:
+ *  none when default-constructed ({}) or from a null const char *, else the text given. */
+class Body {
+public:
+    Body() : has_(false) {}
+    Body(std::string text) : has_(true), text_(std::move(text)) {}          // implicit, like std::optional
+    Body(const char* text) : has_(text != nullptr), text_(text ? text : "") {}  // implicit, like std::optional
+    bool has_value() const noexcept { return has_; }
+    explicit operator bool() const noexcept { return has_; }
+    /** The text ("" when there is none). */
+    const std::string& operator*() const noexcept { return text_; }
+
+private:
+    bool has_;
+    std::string text_;
+};
+#endif
 
 /** What Client::request got back, whatever the HTTP status. */
 struct Response {
@@ -176,7 +222,11 @@ struct Response {
     std::string body;
 
     /** The first value of header `name` (give it lower-case), or "" when absent. */
+#if FLEXITI_AUTH_CXX17
     std::string header(std::string_view name) const {
+#else
+    std::string header(const std::string& name) const {
+#endif
         for (const auto& h : headers) {
             if (h.first == name) {
                 return h.second;
@@ -225,7 +275,7 @@ public:
     }
 
     /** Numeric options: set_option("timeout_ms", 10000). */
-    template <class Integer, std::enable_if_t<detail::is_option_integer_v<Integer>, int> = 0>
+    template <class Integer, typename std::enable_if<detail::is_option_integer<Integer>::value, int>::type = 0>
     void set_option(const std::string& name, Integer value) {
         set_option(name, std::to_string(value));
     }
@@ -261,14 +311,14 @@ public:
      *  PATCH, DELETE, HEAD) to `path` joined to api_url, with the bearer token access_token(use_cache)
      *  would give, a fresh x-reference-id, Accept (and with a body Content-Type) application/json,
      *  over the kept-alive connection of the token requests. `body`: the JSON to send (none:
-     *  std::nullopt). `headers`: extra request headers as (name, value) pairs; Authorization,
+     *  {}, or std::nullopt from C++17). `headers`: extra request headers as (name, value) pairs; Authorization,
      *  Host and line breaks are refused (InvalidArgumentError, nothing sent).
      *  The library resends once with a new token after a 401 invalid_token and retries transient
      *  failures of GET/HEAD/PUT/DELETE; this adds no retry of its own. Every HTTP status comes
      *  back in the Response. Throws NetworkError (no answer), BadResponseError (an answer over
      *  the max_response_bytes option), the token request's errors, or InvalidArgumentError. */
     Response request(const std::string& method, const std::string& path,
-                     const std::optional<std::string>& body = std::nullopt,
+                     const Body& body = Body(),
                      const std::vector<std::pair<std::string, std::string>>& headers = {}, bool use_cache = true) {
         FlxClient* handle = live("request");
         const char* method_c = detail::c_arg(method, "method");
@@ -293,15 +343,17 @@ public:
         response.status = status;
         response.body = detail::take_string(raw, "flx_request");
         const char* text = flx_last_response_headers();
-        std::string_view rest = text ? std::string_view(text) : std::string_view();
-        while (!rest.empty()) {
-            const std::size_t end = rest.find('\n');
-            const std::string_view line = rest.substr(0, end);
-            const std::size_t colon = line.find(": ");
-            if (colon != std::string_view::npos) {
-                response.headers.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 2)));
+        const std::string all = text ? text : "";
+        for (std::size_t at = 0; at < all.size();) {  // "name: value" lines
+            std::size_t end = all.find('\n', at);
+            if (end == std::string::npos) {
+                end = all.size();
             }
-            rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+            const std::size_t colon = all.find(": ", at);
+            if (colon != std::string::npos && colon < end) {
+                response.headers.emplace_back(all.substr(at, colon - at), all.substr(colon + 2, end - colon - 2));
+            }
+            at = end + 1;
         }
         return response;
     }
@@ -315,13 +367,21 @@ public:
         return detail::take_string(flx_client_stats(live("stats_json")), "flx_client_stats");
     }
 
+    /** The line argument of a log callback: std::string_view from C++17, const std::string&
+     *  before (a lambda written with LogLine compiles under every standard). */
+#if FLEXITI_AUTH_STRING_VIEW
+    using LogLine = std::string_view;
+#else
+    using LogLine = const std::string&;
+#endif
+    using LogCallback = std::function<void(std::int32_t level, LogLine line)>;
+
     /** Log lines of this client (at or above the "log_level" option, off by default; never a
      *  secret) go to `callback(level, line)`, called on the thread making the library call; the
      *  line is valid during the call only. An exception thrown by the callback is swallowed
      *  (it must not cross the C library). An empty function stops the callback.
      *  Set or replace it before sharing the Client between threads: a call in progress on
      *  another thread may still be running the previous callback, which this frees. */
-    using LogCallback = std::function<void(std::int32_t level, std::string_view line)>;
     void set_log_callback(LogCallback callback) {
         FlxClient* handle = live("set_log_callback");
         if (!callback) {
@@ -329,11 +389,25 @@ public:
             log_.reset();
             return;
         }
-        auto next = std::make_unique<LogCallback>(std::move(callback));
+        std::unique_ptr<LogCallback> next(new LogCallback(std::move(callback)));
         detail::check_status(flx_client_set_log_callback(handle, &Client::log_trampoline, next.get()),
                              "flx_client_set_log_callback");
         log_ = std::move(next);  // the previous callback is no longer referenced by the handle
     }
+
+#if FLEXITI_AUTH_STRING_VIEW
+    /** From C++17, a callback written for C++11/14 (taking const std::string&) still works: it
+     *  gets a copy of the line. */
+    template <class F,
+              typename std::enable_if<!std::is_convertible<F, LogCallback>::value &&
+                                          std::is_invocable<F&, std::int32_t, const std::string&>::value,
+                                      int>::type = 0>
+    void set_log_callback(F callback) {
+        set_log_callback(LogCallback([callback](std::int32_t level, std::string_view line) mutable {
+            callback(level, std::string(line));
+        }));
+    }
+#endif
 
     /** The guide's isAccessTokenExpired: now - created_at >= expires_in - threshold. */
     static bool is_access_token_expired(std::int64_t created_at, std::int64_t expires_in, std::int64_t now,
@@ -360,7 +434,11 @@ private:
 
     static void log_trampoline(std::int32_t level, const char* line, void* user) noexcept {
         try {
+#if FLEXITI_AUTH_STRING_VIEW
             (*static_cast<LogCallback*>(user))(level, line ? std::string_view(line) : std::string_view());
+#else
+            (*static_cast<LogCallback*>(user))(level, line ? std::string(line) : std::string());
+#endif
         } catch (...) {
         }
     }

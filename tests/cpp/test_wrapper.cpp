@@ -1,8 +1,11 @@
-// Tests of include/flexiti_auth.hpp (the C++17 wrapper) against the real library and the local
-// token server ($FLX_TOKEN_SERVER, started here with --watch-stdin so it dies with this process).
-// What went on the wire is read back from the server's control API (/_control/requests).
+// Tests of include/flexiti_auth.hpp (the C++11-and-later wrapper) against the real library and
+// the local token server ($FLX_TOKEN_SERVER, started here with --watch-stdin so it dies with this
+// process). What went on the wire is read back from the server's control API (/_control/requests).
+// Written in C++11: `make test-cpp` builds and runs it as C++11, C++14 and C++17, with g++ and
+// clang++ (tests/cpp/test_standards.sh).
 //
-//   c++ -std=c++17 -Wall -Wextra -Werror -I include tests/cpp/test_wrapper.cpp -L target/debug -lflexiti_auth
+//   c++ -std=c++11 -Wall -Wextra -Werror -pedantic -I include -DFLX_EXPECTED_VERSION='"0.1.0"'
+//       tests/cpp/test_wrapper.cpp -L target/debug -lflexiti_auth -pthread
 //   FLX_TOKEN_SERVER=target/debug/flexiti-token-server ./test_wrapper
 
 #include "flexiti_auth.hpp"
@@ -19,7 +22,10 @@
 #include <netinet/in.h>
 #include <stdexcept>
 #include <string>
+#if FLEXITI_AUTH_CXX17
+#include <optional>
 #include <string_view>
+#endif
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -37,24 +43,36 @@ namespace {
 
 // ---- the wrapper's compile-time contract ------------------------------------------------------
 
-static_assert(!std::is_copy_constructible_v<flexiti::Client>, "Client must not be copyable");
-static_assert(!std::is_copy_assignable_v<flexiti::Client>, "Client must not be copy-assignable");
-static_assert(std::is_nothrow_move_constructible_v<flexiti::Client>, "Client must move without throwing");
-static_assert(std::is_nothrow_move_assignable_v<flexiti::Client>, "Client must move-assign without throwing");
-static_assert(!std::is_default_constructible_v<flexiti::Client>, "a Client needs credentials");
-static_assert(std::is_base_of_v<std::runtime_error, flexiti::Error>, "Error is a std::runtime_error");
-static_assert(std::is_base_of_v<flexiti::Error, flexiti::InvalidArgumentError>);
-static_assert(std::is_base_of_v<flexiti::Error, flexiti::NetworkError>);
-static_assert(std::is_base_of_v<flexiti::Error, flexiti::HttpStatusError>);
-static_assert(std::is_base_of_v<flexiti::Error, flexiti::AuthRejectedError>);
-static_assert(std::is_base_of_v<flexiti::Error, flexiti::BadResponseError>);
-static_assert(std::is_base_of_v<flexiti::Error, flexiti::SessionError>);
-static_assert(std::is_base_of_v<flexiti::Error, flexiti::InternalError>);
-static_assert(std::is_same_v<decltype(std::declval<flexiti::Error>().status()), std::int32_t>);
-static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().token_json()), std::string>);
-static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().access_token()), std::string>);
-static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().export_session()), std::string>);
-static_assert(std::is_same_v<decltype(std::declval<flexiti::Client&>().request("GET", "x")), flexiti::Response>);
+static_assert(!std::is_copy_constructible<flexiti::Client>::value, "Client must not be copyable");
+static_assert(!std::is_copy_assignable<flexiti::Client>::value, "Client must not be copy-assignable");
+static_assert(std::is_nothrow_move_constructible<flexiti::Client>::value, "Client must move without throwing");
+static_assert(std::is_nothrow_move_assignable<flexiti::Client>::value, "Client must move-assign without throwing");
+static_assert(!std::is_default_constructible<flexiti::Client>::value, "a Client needs credentials");
+static_assert(std::is_base_of<std::runtime_error, flexiti::Error>::value, "Error is a std::runtime_error");
+static_assert(std::is_base_of<flexiti::Error, flexiti::InvalidArgumentError>::value, "");
+static_assert(std::is_base_of<flexiti::Error, flexiti::NetworkError>::value, "");
+static_assert(std::is_base_of<flexiti::Error, flexiti::HttpStatusError>::value, "");
+static_assert(std::is_base_of<flexiti::Error, flexiti::AuthRejectedError>::value, "");
+static_assert(std::is_base_of<flexiti::Error, flexiti::BadResponseError>::value, "");
+static_assert(std::is_base_of<flexiti::Error, flexiti::SessionError>::value, "");
+static_assert(std::is_base_of<flexiti::Error, flexiti::InternalError>::value, "");
+static_assert(std::is_same<decltype(std::declval<flexiti::Error>().status()), std::int32_t>::value, "");
+static_assert(std::is_same<decltype(std::declval<flexiti::Client&>().token_json()), std::string>::value, "");
+static_assert(std::is_same<decltype(std::declval<flexiti::Client&>().access_token()), std::string>::value, "");
+static_assert(std::is_same<decltype(std::declval<flexiti::Client&>().export_session()), std::string>::value, "");
+static_assert(std::is_same<decltype(std::declval<flexiti::Client&>().request("GET", "x")), flexiti::Response>::value, "");
+
+// The one difference between standards: the log line's type (and FLEXITI_AUTH_STRING_VIEW).
+#if __cplusplus >= 201703L
+static_assert(FLEXITI_AUTH_STRING_VIEW == 1, "C++17 and later: std::string_view log lines");
+static_assert(std::is_same<flexiti::Client::LogLine, std::string_view>::value, "");
+#else
+static_assert(FLEXITI_AUTH_STRING_VIEW == 0, "before C++17: std::string log lines");
+static_assert(std::is_same<flexiti::Client::LogLine, const std::string&>::value, "");
+#endif
+static_assert(std::is_same<flexiti::Client::LogCallback,
+                           std::function<void(std::int32_t, flexiti::Client::LogLine)>>::value,
+              "LogCallback is a std::function of (level, line)");
 
 const char* const kClientId = "flexiti-test-client";
 const char* const kSecret = "flexiti-test-secret";
@@ -91,8 +109,9 @@ std::string show(const T& v) {
 // CHECK_THROWS(Type, expr): expr throws exactly the dynamic type Type (caught as flexiti::Error);
 // the caught exception is available afterwards as `caught` (a copy of its status and message).
 struct Caught {
-    bool thrown = false;
-    std::int32_t status = -1;
+    Caught() : thrown(false), status(-1) {}
+    bool thrown;
+    std::int32_t status;
     std::string message;
 };
 
@@ -528,12 +547,17 @@ void test_stats_and_log_callback() {
     const auto& s = *g_server;
     flexiti::Client c = new_client();
     std::vector<std::pair<std::int32_t, std::string>> lines;
-    auto capture = [&lines](std::int32_t level, std::string_view line) { lines.emplace_back(level, std::string(line)); };
+    // Written with Client::LogLine, the same lambda compiles under every standard.
+    auto capture = [&lines](std::int32_t level, flexiti::Client::LogLine line) {
+        lines.emplace_back(level, std::string(line.data(), line.size()));
+    };
     c.set_option("log_level", "debug");
     c.set_log_callback(capture);
     std::string token = c.access_token();
     CHECK(!lines.empty());
-    for (const auto& [level, line] : lines) {
+    for (const auto& entry : lines) {
+        const std::int32_t level = entry.first;
+        const std::string& line = entry.second;
         CHECK(level >= FLX_LOG_ERROR && level <= FLX_LOG_DEBUG);
         CHECK(!line.empty());
         CHECK(!contains(line, kSecret));
@@ -541,7 +565,7 @@ void test_stats_and_log_callback() {
     }
 
     // An exception thrown by the callback stays on the C++ side.
-    c.set_log_callback([](std::int32_t, std::string_view) { throw std::runtime_error("callback failure"); });
+    c.set_log_callback([](std::int32_t, flexiti::Client::LogLine) { throw std::runtime_error("callback failure"); });
     std::string second = c.access_token();
     CHECK(second != token);
 
@@ -574,6 +598,47 @@ void test_stats_and_log_callback() {
     flexiti::Client moved_to(std::move(e));
     EXPECT_THROW(flexiti::InvalidArgumentError, e.stats_json());
     EXPECT_THROW(flexiti::InvalidArgumentError, e.set_log_callback(capture));
+}
+
+// Each standard's own spelling of a callback (std::string_view from C++17, const std::string&
+// before) gets the same lines; a callback written for C++11 (const std::string&) also compiles
+// and works under C++17, and one that throws never crosses the C library.
+void test_log_callback_forms() {
+    flexiti::Client c = new_client();
+    c.set_option("log_level", "debug");
+    std::vector<std::string> native, portable;
+#if FLEXITI_AUTH_STRING_VIEW
+    c.set_log_callback([&native](std::int32_t, std::string_view line) { native.emplace_back(line); });
+#else
+    c.set_log_callback([&native](std::int32_t, const std::string& line) { native.push_back(line); });
+#endif
+    c.access_token();
+    c.access_token();  // a refresh
+    CHECK(!native.empty());
+
+    flexiti::Client d = new_client();
+    d.set_option("log_level", "debug");
+    int calls = 0;
+    // A stateful (mutable) callback taking const std::string&.
+    d.set_log_callback([&portable, calls](std::int32_t level, const std::string& line) mutable {
+        ++calls;
+        portable.push_back(std::to_string(level) + ":" + std::to_string(calls) + ":" + line);
+    });
+    d.access_token();
+    d.access_token();
+    CHECK_EQ(portable.size(), native.size());
+    for (size_t i = 0; i < portable.size() && i < native.size(); ++i) {
+        const std::string tail = ":" + std::to_string(i + 1) + ":";
+        CHECK(contains(portable[i], tail));
+        // The same kind of line at the same place (token values and timings differ).
+        CHECK_EQ(portable[i].substr(portable[i].find(tail) + tail.size(), 12), native[i].substr(0, 12));
+    }
+    d.set_log_callback([](std::int32_t, const std::string&) { throw std::runtime_error("callback failure"); });
+    CHECK(!d.access_token().empty());
+    d.set_log_callback(flexiti::Client::LogCallback());  // an empty function stops the callback
+    size_t before = portable.size();
+    d.access_token();
+    CHECK_EQ(portable.size(), before);
 }
 
 void test_shared_between_threads() {
@@ -624,6 +689,25 @@ void test_request_carries_the_current_token() {
     CHECK(contains(r.body, "\"content-type\":\"application/json\""));
     CHECK(contains(r.body, "\"x-store\":\"7\""));
     CHECK_EQ(api_count(s.requests()), size_t{2});
+
+    // The body spellings of every standard: a string literal; {} (no body) with headers; and
+    // from C++17 std::nullopt, since flexiti::Body is std::optional<std::string> there.
+    r = c.request("POST", "api/echo/literal", "{\"n\":1}");
+    CHECK_EQ(r.status, 200);
+    CHECK(contains(r.body, "\"body\":\"{\\\"n\\\":1}\""));
+    r = c.request("GET", "api/echo/none", {}, {{"X-Store", "8"}});
+    CHECK(contains(r.body, "\"x-store\":\"8\""));
+    CHECK(!contains(r.body, "\"content-type\""));
+#if FLEXITI_AUTH_CXX17
+    static_assert(std::is_same<flexiti::Body, std::optional<std::string>>::value, "");
+    r = c.request("GET", "api/echo/nullopt", std::nullopt, {{"X-Store", "9"}});
+    CHECK(contains(r.body, "\"x-store\":\"9\""));
+#else
+    CHECK(!flexiti::Body().has_value());
+    CHECK(!flexiti::Body(static_cast<const char*>(nullptr)));
+    CHECK_EQ(*flexiti::Body("x"), std::string("x"));
+#endif
+    CHECK_EQ(api_count(s.requests()), size_t{5});
 }
 
 void test_request_invalid_token_and_retries() {
@@ -664,10 +748,10 @@ void test_request_invalid_token_and_retries() {
 void test_request_refusals() {
     const auto& s = *g_server;
     flexiti::Client c = new_client();
-    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", std::nullopt, {{"X-A", "1\r\nX-B: 2"}}));
-    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", std::nullopt, {{"X-A", "1\nX-B: 2"}}));
-    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", std::nullopt, {{"Authorization", "Bearer x"}}));
-    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", std::nullopt, {{"Host", "evil"}}));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", {}, {{"X-A", "1\r\nX-B: 2"}}));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", {}, {{"X-A", "1\nX-B: 2"}}));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", {}, {{"Authorization", "Bearer x"}}));
+    EXPECT_THROW(flexiti::InvalidArgumentError, c.request("GET", "api/echo", {}, {{"Host", "evil"}}));
     EXPECT_THROW(flexiti::InvalidArgumentError, c.request("CONNECT", "api/echo"));
     CHECK_EQ(count_of(s.requests(), "\"seq\":"), size_t{0});
     Caught big = EXPECT_THROW(flexiti::BadResponseError, c.request("GET", "api/oversize/9000000"));
@@ -693,12 +777,15 @@ int run_all() {
             {"HTTP status, bad response, network errors", test_http_and_network_errors},
             {"move semantics", test_move_semantics},
             {"stats and log callback", test_stats_and_log_callback},
+            {"log callback: each standard's line type, const std::string& everywhere", test_log_callback_forms},
             {"one Client shared between threads", test_shared_between_threads},
             {"request: the current token, body, headers, statuses", test_request_carries_the_current_token},
             {"request: invalid_token resend, revocation, retries", test_request_invalid_token_and_retries},
             {"request: refused arguments, oversized answers", test_request_refusals},
         };
-        for (const auto& [name, fn] : tests) {
+        for (const auto& test : tests) {
+            const char* name = test.first;
+            void (*fn)() = test.second;
             g_current = name;
             server.reset();
             int before = g_failures;
