@@ -72,6 +72,10 @@ http {
     location ~ /oauth/token\$ {
       return 200 '$fixed';
     }
+    # A POS-API style answer for the authenticated GET round trip (api_roundtrip.php).
+    location = /flexiti/pos-api/v2.5/ping {
+      return 200 '{"status":"ok","terminal":"T-0042","server_time":"2026-11-30T09:00:00Z"}';
+    }
     location = /_status { stub_status; }
   }
 }

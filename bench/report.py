@@ -161,6 +161,34 @@ for scheme in ("http", "https"):
             f"{fmt(med(p + '.ffi_cpu'))} / {fmt(med(p + '.floor_cpu'))} / {fmt(med(p + '.guide_cpu'))} µs",
             "; ".join(checks) or "(information)")
 out.append("")
+out.append("Authenticated POS-API GET round trip (`flx_request`, the token held and valid), µs per call. `lib`: "
+           "raw FFI `flx_request($c, 'GET', …, true, …)`, `FFI::string`, json_decode; `TokenClient`: "
+           "`->request('GET', …)` (decoded JSON and headers); `curl`: the guide's token handling "
+           "(`getFlexitiToken(true)`: session read, json_decode, isAccessTokenExpired) and one curl handle "
+           "reused (kept alive) for the GET with `Authorization: Bearer`, a fresh x-reference-id, Accept, the "
+           "status checked for a 401, json_decode. Pairs and placement as above.\n")
+header("scheme, placement", "lib (ffi)", "lib (TokenClient)", "curl + guide tokens", "lib / curl",
+       "TokenClient / curl", "PHP CPU per call: lib / TokenClient / curl", "target")
+for scheme in ("http", "https"):
+    for placement in ("split", "shared"):
+        p = f"php.api.{scheme}_{placement}"
+        if samples(p + ".ffi") is None:
+            continue
+        r = med(p + ".ratio_ffi_curl")
+        r_tc = med(p + ".ratio_tc_curl")
+        check = "(information)"
+        if placement == "split":
+            ok = r is not None and r <= 1.0
+            check = f"lib/curl ≤ 1.0: {verdict(ok, f'{scheme.upper()} authenticated GET through the library at or under curl kept alive')}"
+        row(f"{scheme.upper()}, {placement}",
+            f"{fmt(med(p + '.ffi'))} ({spread(p + '.ffi')})",
+            f"{fmt(med(p + '.tc'))}",
+            f"{fmt(med(p + '.curl'))} ({spread(p + '.curl')})",
+            f"{fmt(r, 2)}x ({spread(p + '.ratio_ffi_curl', 2)})",
+            f"{fmt(r_tc, 2)}x",
+            f"{fmt(med(p + '.ffi_cpu'))} / {fmt(med(p + '.tc_cpu'))} / {fmt(med(p + '.curl_cpu'))} µs",
+            check)
+out.append("")
 out.append("The library alone, from C (same nginx, client and worker on different CPUs), and its system calls "
            "per kept-alive request (strace -f, between two markers):\n")
 header("measurement", "median", "spread")

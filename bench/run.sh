@@ -122,6 +122,16 @@ for scheme in http https; do
       "${scheme}_$placement" "$NGINX_WORKER" "$placement" >> "$results"
   done
 done
+for scheme in http https; do
+  if [ "$scheme" = http ]; then url=$NGINX_HTTP_URL; ca=-; else url=$NGINX_HTTPS_URL; ca=$NGINX_CA; fi
+  for placement in split shared; do
+    pairs=$(reps 30 4)
+    [ "$placement" = shared ] && pairs=$(reps 12 2)
+    step "2. authenticated POS-API GET through PHP: $scheme, $placement CPUs ($pairs pairs)"
+    FLEXITI_AUTH_LIB=$lib php_run "$repo/bench/api_roundtrip.php" "$lib" "$url" "$ca" "$pairs" "$(reps 300 100)" \
+      "${scheme}_$placement" "$NGINX_WORKER" "$placement" >> "$results"
+  done
+done
 taskset -pc 1 "$NGINX_WORKER" >/dev/null
 step "2. round trip from C"
 pin0 "$out/net" rt "$NGINX_HTTP_URL" "" "$(reps 11 3)" c.rt.http >> "$results"

@@ -159,8 +159,17 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
                             token_hint(&token.access_token)
                         )
                     });
-                    client.drop_token_if(&token.access_token);
+                    // Through get_token(true): a replacement another thread (or, with a token store,
+                    // another process) already holds is taken as is.
+                    let rejected = token.access_token.clone();
+                    client.drop_token_if(&rejected);
                     token = client.get_token(true)?;
+                    if token.access_token == rejected {
+                        // Handed the rejected token back (a store or an import still held it):
+                        // a new one, not that one again.
+                        client.drop_token_if(&rejected);
+                        token = client.get_token(false)?;
+                    }
                     continue;
                 }
                 if transient_answer(&answer) && made < attempts {

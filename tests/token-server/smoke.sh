@@ -291,6 +291,56 @@ C -X POST -d '[{"oversize_bytes":1000000000}]' "$CTL/faults" >/dev/null
 C -o /dev/null -m 0.5 -d "$CREDS&grant_type=client_credentials" "$T" 2>/dev/null
 eq "$?" 28 "oversize_bytes: streaming, client gives up"
 
+# --- POS-API style endpoints ----------------------------------------------------------------
+C -o /dev/null -X POST "$CTL/reset"
+AT=$(jstr "$(C -d "$CREDS&grant_type=client_credentials" "$T")" access_token)
+R=$(C -i -H "Authorization: Bearer $AT" -H 'X-Store: 7' "${U}flexiti/pos-api/v2.5/customers/42?x=1")
+has "$R" '^HTTP/1.1 200' "api: echo with a current token"
+has "$R" '"authorization":"Bearer '"$AT"'"' "api: echo shows the bearer sent"
+has "$R" '"x-store":"7"' "api: echo shows the headers"
+has "$R" '"query":"x=1"' "api: echo shows the query"
+R=$(C -i -H "Authorization: Bearer nope" "${U}api/echo")
+has "$R" '^HTTP/1.1 401' "api: an unknown token gets 401"
+has "$R" 'WWW-Authenticate: Bearer error="invalid_token"' "api: WWW-Authenticate says invalid_token"
+has "$R" '"error":"invalid_token"' "api: the body says invalid_token"
+CODE=$(C -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" -H 'x-echo-status: 422' -d '{"a":1}' "${U}api/echo")
+eq "$CODE" 422 "api: x-echo-status sets the status"
+CODE=$(C -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" "${U}api/invalid-token-once/k")
+eq "$CODE" 401 "api: invalid-token-once: 401 first"
+CODE=$(C -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" "${U}api/invalid-token-once/k")
+eq "$CODE" 200 "api: invalid-token-once: then 200"
+R=$(C -i -H "Authorization: Bearer $AT" "${U}api/unavailable/2/k?retry_after=1")
+has "$R" '^HTTP/1.1 503' "api: unavailable: 503"
+has "$R" 'Retry-After: 1' "api: unavailable: Retry-After"
+C -o /dev/null -H "Authorization: Bearer $AT" "${U}api/unavailable/2/k"
+CODE=$(C -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" "${U}api/unavailable/2/k")
+eq "$CODE" 200 "api: unavailable: 200 after n times"
+SIZE=$(C -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $AT" "${U}api/oversize/100000")
+eq "$SIZE" 100000 "api: oversize body length"
+SIZE=$(C -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $AT" "${U}api/oversize/5000?unframed=1")
+eq "$SIZE" 5000 "api: oversize unframed (ends at close)"
+BODY2=$(C -d "$CREDS&grant_type=client_credentials" "$T")
+OLD=$(jstr "$BODY2" access_token)
+RT=$(jstr "$BODY2" refresh_token)
+CODE=$(C -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OLD" "${U}api/echo")
+eq "$CODE" 200 "api: a second token is current too"
+C -o /dev/null -d "$CREDS&grant_type=refresh_token&refresh_token=$RT" "$T"
+CODE=$(C -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OLD" "${U}api/echo")
+eq "$CODE" 401 "api: a refresh revokes the access token issued with that refresh token"
+C -o /dev/null -X POST "$CTL/expire"
+CODE=$(C -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" "${U}api/echo")
+eq "$CODE" 401 "api: /_control/expire revokes tokens"
+C -o /dev/null -X POST -d '[{"api":true,"status":503}]' "$CTL/faults"
+CODE=$(C -o /dev/null -w '%{http_code}' -d "$CREDS&grant_type=client_credentials" "$T")
+eq "$CODE" 200 "api: an api fault never applies to a token request"
+CODE=$(C -o /dev/null -w '%{http_code}' "${U}api/echo")
+eq "$CODE" 503 "api: an api fault applies to an api request"
+R=$(C -s "$CTL/requests")
+has "$R" '"kind":"api"' "api: records say kind api"
+has "$(C -s "$CTL/stats")" '"api_requests":[1-9]' "api: stats count api_requests"
+CODE=$(C -o /dev/null -w '%{http_code}' -X POST -d '[{"api":true,"grant_type":"refresh_token"}]' "$CTL/faults")
+eq "$CODE" 400 "api: an api fault takes no grant_type"
+
 # --- malformed requests ------------------------------------------------------------------
 CODE=$(C -o /dev/null -w '%{http_code}' -X 'BAD METHOD' "$T")
 eq "$CODE" 400 "malformed request line -> 400"

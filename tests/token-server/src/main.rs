@@ -45,6 +45,12 @@ TOKEN ENDPOINT:
     /flexiti/pos-api/v2.5/oauth/token; form fields client_id, client_secret,
     grant_type (client_credentials | refresh_token), refresh_token, scope.
 
+POS-API STYLE ENDPOINTS (bearer token checked: 401 invalid_token unless current):
+    /api/echo[/...], /flexiti/pos-api/...      echo the request (x-echo-status: N sets the status)
+    /api/invalid-token-once/<key>              401 invalid_token once per key, then echo
+    /api/unavailable/<n>/<key>[?status=&retry_after=]  503 n times per key, then echo
+    /api/oversize/<bytes>[?unframed=1]         a body of that many bytes
+
 CONTROL API (JSON, same port):
     GET    /_control/requests   the token-endpoint request log
     DELETE /_control/requests   clear the log
@@ -60,7 +66,8 @@ CONTROL API (JSON, same port):
 
 FAULT KEYS (POST /_control/faults; the first queued fault matching a token request is used):
     grant_type, count, status, body, headers, retry_after, delay_ms, hang, hang_ms, close,
-    stall_body_ms, trickle_ms, reset_after_bytes, oversize_bytes
+    stall_body_ms, trickle_ms, reset_after_bytes, oversize_bytes, api (true: applies to
+    POS-API style requests instead of token requests)
 
 CONFIG KEYS (POST /_control/config):
     expires_in (int, or null to omit it), extra_fields (object), omit_fields (array),
