@@ -104,11 +104,12 @@ pub fn send(transport: &Transport, out: &Outgoing, bearer: &str, reference_id: &
     let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
     let cap = out.max_response_bytes;
     let declared = resp.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap) {
+    // A HEAD answer's Content-Length describes a body it does not carry.
+    if out.method != "HEAD" && declared.is_some_and(|n| n > cap) {
         // Refused on its Content-Length, without reading it (the connection is dropped).
         return Err(too_big(out, status));
     }
-    let capacity = declared.unwrap_or(8 * 1024).min(cap) as usize;
+    let capacity = if out.method == "HEAD" { 0 } else { declared.unwrap_or(8 * 1024).min(cap) as usize };
     let mut body = WipedBytes::with_capacity(capacity);
     let mut reader = resp.body_mut().with_config().limit(cap).reader();
     let mut chunk = [0u8; 16 * 1024];

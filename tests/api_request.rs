@@ -401,6 +401,10 @@ fn oversized_answers_are_refused_without_reading_them() {
     let (code, msg) = h.request("GET", "api/oversize/50000000?unframed=1", None, None, true).unwrap_err();
     assert_eq!(code, FlxStatus::FLX_ERR_BAD_RESPONSE as i32, "{msg}");
     assert_eq!(h.request("GET", "api/oversize/99999?unframed=1", None, None, true).unwrap().1.len(), 99999);
+    // HEAD: the Content-Length of a body it does not carry is no reason to refuse.
+    let (status, text, headers) = h.request("HEAD", "api/oversize/50000000", None, None, true).unwrap();
+    assert_eq!((status, text.as_str()), (200, ""));
+    assert!(headers.contains("content-length: 50000000"), "{headers}");
     // Bad values of the option are refused and change nothing.
     for bad in ["0", "-1", "abc", "1073741825"] {
         let (n, v) = (CString::new("max_response_bytes").unwrap(), CString::new(bad).unwrap());
