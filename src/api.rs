@@ -211,7 +211,7 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
                     error.message.push_str(&format!(" (after {made} attempts)"));
                 }
                 if f.transient && !req.idempotent() {
-                    error.message.push_str(&format!(" ({} is not retried: it may have reached the server)", req.method));
+                    error.message.push_str(&format!(" (a {} is not retried after a transient failure: it may have been acted on)", req.method));
                 }
                 client.log_line(Level::Error, &secrets, &|| format!("API request failed: {}: {}", error.status.name(), error.message));
                 return Err(error);

@@ -37,6 +37,12 @@ impl Handle {
         flx_string_free(p);
         s
     }
+    /// A session holding a valid token from `server` (a fresh handle gets one).
+    fn session_or_new(&self, server: &TokenServer) -> String {
+        let h = Handle::new(server);
+        h.access_token(true);
+        h.session()
+    }
     fn session(&self) -> String {
         let p = flx_session_export(self.0);
         assert!(!p.is_null());
@@ -431,6 +437,16 @@ fn token_failures_come_back_as_the_token_requests_error() {
     let h2 = Handle(c);
     h2.option("max_retries", "0");
     assert_eq!(h2.request("GET", "api/echo", None, None, true).unwrap_err().0, FlxStatus::FLX_ERR_NETWORK as i32);
+    // A token held (imported), the API host refusing connections: a GET is retried up to
+    // max_retries, a POST is not.
+    h2.option("max_retries", "2");
+    h2.import(&h.session_or_new(&server));
+    let (code, msg) = h2.request("GET", "api/echo", None, None, true).unwrap_err();
+    assert_eq!(code, FlxStatus::FLX_ERR_NETWORK as i32);
+    assert!(msg.contains("after 3 attempts"), "{msg}");
+    let (code, msg) = h2.request("POST", "api/echo", Some("{}"), None, true).unwrap_err();
+    assert_eq!(code, FlxStatus::FLX_ERR_NETWORK as i32);
+    assert!(!msg.contains("attempts") && msg.contains("not retried"), "{msg}");
 }
 
 #[test]
