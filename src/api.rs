@@ -134,12 +134,18 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
     let caller_reference = req.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("x-reference-id"));
     let attempts = if req.idempotent() { options.max_retries + 1 } else { 1 };
     let mut token = client.get_token(use_cache)?;
+    // Every token this call has sent: none may appear in a message or a log line.
+    let mut sent_tokens: Vec<String> = vec![token.access_token.clone()];
     let mut resent = false;
+    // Sends in this call, and attempts since the last token change (the invalid_token resend
+    // does not use up a transient retry).
+    let mut sends = 0u32;
     let mut made = 0u32;
     let started = Instant::now();
     loop {
         made += 1;
-        let secrets = [token.access_token.as_str()];
+        sends += 1;
+        let secrets: Vec<&str> = sent_tokens.iter().map(String::as_str).collect();
         let reference_id = if caller_reference { String::new() } else { new_reference_id() };
         let attempt_started = Instant::now();
         let result = api_http::send(&transport, &out, &token.access_token, &reference_id);
@@ -170,6 +176,8 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
                         client.drop_token_if(&rejected);
                         token = client.get_token(false)?;
                     }
+                    sent_tokens.push(token.access_token.clone());
+                    made = 0;
                     continue;
                 }
                 if transient_answer(&answer) && made < attempts {
@@ -183,12 +191,12 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
                 }
                 client.log_line(Level::Info, &secrets, &|| {
                     format!(
-                        "{} {url}: HTTP {} in {} ms ({} attempt{}, access_token {})",
+                        "{} {url}: HTTP {} in {} ms ({} {}, access_token {})",
                         req.method,
                         answer.status,
                         started.elapsed().as_millis(),
-                        made,
-                        if made == 1 { "" } else { "s" },
+                        sends,
+                        if sends == 1 { "send" } else { "sends" },
                         token_hint(&token.access_token)
                     )
                 });
@@ -207,8 +215,8 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
                     continue;
                 }
                 let mut error = error;
-                if made > 1 {
-                    error.message.push_str(&format!(" (after {made} attempts)"));
+                if sends > 1 {
+                    error.message.push_str(&format!(" (after {sends} attempts)"));
                 }
                 if f.transient && !req.idempotent() {
                     error.message.push_str(&format!(" (a {} is not retried after a transient failure: it may have been acted on)", req.method));
