@@ -143,6 +143,14 @@ impl Client {
         if client_secret.is_empty() {
             return Err(Error::invalid("client_secret is empty"));
         }
+        if client_secret.len() < crate::redact::MIN_SECRET {
+            // Too short to be redacted from messages without redacting ordinary words with it.
+            return Err(Error::invalid(format!(
+                "client_secret is {} bytes long: at least {} are required",
+                client_secret.len(),
+                crate::redact::MIN_SECRET
+            )));
+        }
         if client_id.chars().any(char::is_control) {
             return Err(Error::invalid("client_id contains control characters"));
         }
@@ -224,9 +232,23 @@ impl Client {
             }
             _ => {}
         }
+        // A CA file is read and parsed before any lock is taken: it may block (a FIFO, a hung
+        // network mount), and the state lock is also taken by every other call and by fork().
+        let ca_certs = match (name, value) {
+            ("ca_file", "") => Some(None),
+            ("ca_file", path) => Some(Some(Arc::new(crate::options::read_ca_file(path)?))),
+            _ => None,
+        };
         let mut inner = lock_state(&self.inner);
         let mut options = inner.options.clone();
-        if options.set(name, value)? == Affects::Transport {
+        let affects = match ca_certs {
+            Some(certs) => {
+                options.ca_certs = certs;
+                Affects::Transport
+            }
+            None => options.set(name, value)?,
+        };
+        if affects == Affects::Transport {
             inner.transport = None;
         }
         self.threshold.store(options.expiration_threshold_secs, std::sync::atomic::Ordering::Relaxed);

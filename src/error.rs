@@ -108,8 +108,9 @@ impl Error {
         Self::new(FlxStatus::FLX_ERR_INTERNAL, message)
     }
 
-    /// Replace every occurrence of each non-empty secret with "[redacted]". Servers sometimes
-    /// echo what they received; nothing they echo may carry a secret into a message.
+    /// Replace every spelling of each secret (raw, form-encoded, JSON-escaped, or a long run of
+    /// it) with "[redacted]". Servers sometimes echo what they received; nothing they echo may
+    /// carry a secret into a message.
     pub fn redacted(mut self, secrets: &[&str]) -> Self {
         self.message = redact(&self.message, secrets);
         self
@@ -130,15 +131,10 @@ pub fn quote(value: &str) -> String {
     format!("{:?}… ({} bytes)", &value[..end], value.len())
 }
 
+/// Every spelling of every secret, and every long enough run of one, replaced by "[redacted]"
+/// (see redact.rs).
 pub fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets {
-        // Very short values would redact ordinary words; real secrets are long.
-        if s.len() >= 4 && out.contains(s) {
-            out = out.replace(s, "[redacted]");
-        }
-    }
-    out
+    crate::redact::redact(text, secrets)
 }
 
 impl fmt::Display for Error {

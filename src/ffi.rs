@@ -154,7 +154,9 @@ pub extern "C" fn flx_version() -> *const c_char {
 /// Create a client for one Flexiti account.
 ///
 /// api_url: the API base, e.g. "https://posapi.flexiti.fi/" (trailing slash optional); http://
-/// is accepted only for loopback hosts. client_id and client_secret must be non-empty.
+/// is accepted only for loopback hosts. client_id must be non-empty; client_secret must be at
+/// least 4 bytes (a shorter one could not be redacted from messages without redacting ordinary
+/// words with it: FLX_ERR_INVALID_ARGUMENT).
 /// All three strings are copied; the caller keeps ownership of them.
 ///
 /// Returns a new handle, owned by the caller and released with flx_client_free, or NULL on
@@ -183,7 +185,8 @@ pub extern "C" fn flx_client_new(api_url: *const c_char, client_id: *const c_cha
 /// "flexiti/pos-api/v2.5/oauth/token"), scope ("merchant" or "customer"; empty: none),
 /// proxy (URL; "none": no proxy; empty: https_proxy/HTTPS_PROXY, http_proxy, all_proxy/ALL_PROXY
 /// and no_proxy/NO_PROXY from the environment, never HTTP_PROXY), ca_file (PEM file of extra
-/// trusted CA certificates, read now), user_agent, log_level ("off", "error", "warn", "info",
+/// trusted CA certificates: a regular file of at most 4 MiB, read now, before any lock of the
+/// handle is taken; a FIFO, device or directory is refused unread), user_agent, log_level ("off", "error", "warn", "info",
 /// "debug"; off by default, or FLX_LOG's level when that environment variable is set), log_file
 /// (append one line per event to this path; empty: stop), max_response_bytes (8388608, 1..1073741824:
 /// the largest answer body flx_request reads).
@@ -309,7 +312,8 @@ pub extern "C" fn flx_last_error_code() -> i32 {
 
 /// The message of this thread's last failed call ("" after a success). The pointer stays valid
 /// until this thread's next call into the library; do not free it. Messages never contain the
-/// client_secret, an access token or a refresh token.
+/// client_secret, an access token or a refresh token, in any spelling a server may echo back
+/// (raw, form-encoded, JSON-escaped) nor any run of 12 bytes of one: "[redacted]" stands there.
 #[no_mangle]
 pub extern "C" fn flx_last_error_message() -> *const c_char {
     const EMPTY: &CStr = c"";

@@ -177,14 +177,25 @@ fn shorten(v: &str) -> String {
     }
 }
 
-fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>> {
+/// Read and parse a CA file: a regular file only (a FIFO, a device or a directory is refused
+/// without reading from it), at most 4 MiB. It may block on a slow file system: call it with
+/// no lock held (Client::set_option does).
+pub fn read_ca_file(path: &str) -> Result<Vec<Certificate<'static>>> {
     use std::io::Read;
     // A CA bundle is kilobytes; a device or a huge file must not be read into memory.
     const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+    let cannot = |e: std::io::Error| Error::invalid(format!("option ca_file: cannot read {}: {e}", quote(path)));
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    // Opening a FIFO with no writer would block: open without waiting, then look at what it is.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut open, libc::O_NONBLOCK);
+    let file = open.open(path).map_err(cannot)?;
+    if !file.metadata().map_err(cannot)?.is_file() {
+        return Err(Error::invalid(format!("option ca_file: {} is not a regular file", quote(path))));
+    }
     let mut pem = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
-        .map_err(|e| Error::invalid(format!("option ca_file: cannot read {}: {e}", quote(path))))?;
+    file.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem).map_err(cannot)?;
     if pem.len() as u64 > MAX_CA_FILE_BYTES {
         return Err(Error::invalid(format!("option ca_file: {} is larger than {MAX_CA_FILE_BYTES} bytes", quote(path))));
     }

@@ -9,6 +9,8 @@
  *              flx_client_stats on its own handle, and one that has another thread make a request
  *              on the handle, neither blocks; (item 6) fork() from inside a log callback leaves a
  *              child that can replace the callback
+ *   ca_file    (item 4) a FIFO with no writer as ca_file is refused at once, and while it is being
+ *              set, stats on the handle and fork() from another thread go on
  *   flight     (item 7) a caller waiting on another thread's request waits at most timeout_ms */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -417,6 +420,62 @@ static void test_waiting_on_another_threads_request_is_bounded(void) {
     alarm(0);
 }
 
+/* ---- item 4: ca_file is read before any lock is taken --------------------------------- */
+
+struct set_ca {
+    FlxClient *c;
+    const char *path;
+    int rc;
+    volatile int done;
+};
+
+static void *set_ca_file(void *arg) {
+    struct set_ca *a = arg;
+    a->rc = flx_client_set_option(a->c, "ca_file", a->path);
+    a->done = 1;
+    return NULL;
+}
+
+static void test_ca_file_never_blocks_with_a_lock_held(void) {
+    watchdog("test_ca_file_never_blocks_with_a_lock_held", 20);
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "/tmp/flx-soundness-fifo-%ld", (long)getpid());
+    unlink(fifo);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    FlxClient *c = new_client(SECRET);
+    import_token(c, "held-token");
+    struct set_ca a = {c, fifo, -1, 0};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, set_ca_file, &a) == 0);
+    struct timespec ms = {0, 100 * 1000 * 1000};
+    nanosleep(&ms, NULL);
+    /* Whatever the option call is doing, the handle's state lock is free: stats answer, a cached
+     * call answers, and fork() (whose handler takes every client's state lock) completes. */
+    char *stats = flx_client_stats(c);
+    CHECK(stats != NULL);
+    flx_string_free(stats);
+    char *tok = flx_get_access_token(c, true);
+    CHECK(tok != NULL && strcmp(tok, "held-token") == 0);
+    flx_string_free(tok);
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    /* And the FIFO itself is refused at once, never read. */
+    for (int i = 0; i < 50 && !a.done; i++) nanosleep(&ms, NULL);
+    CHECK(a.done);
+    if (a.done) {
+        pthread_join(t, NULL);
+        CHECK(a.rc == FLX_ERR_INVALID_ARGUMENT);
+    }
+    CHECK(flx_client_set_option(c, "ca_file", fifo) == FLX_ERR_INVALID_ARGUMENT && failed_with(FLX_ERR_INVALID_ARGUMENT, "not a regular file"));
+    CHECK(flx_client_set_option(c, "ca_file", "/dev/null") == FLX_ERR_INVALID_ARGUMENT && failed_with(FLX_ERR_INVALID_ARGUMENT, "not a regular file"));
+    CHECK(flx_client_set_option(c, "ca_file", "/tmp") == FLX_ERR_INVALID_ARGUMENT && failed_with(FLX_ERR_INVALID_ARGUMENT, "ca_file"));
+    unlink(fifo);
+    flx_client_free(c);
+    alarm(0);
+}
+
 /* With arguments, only the tests named (e.g. to show one failing against an older library). */
 static int g_argc;
 static char **g_argv;
@@ -443,6 +502,7 @@ int main(int argc, char **argv) {
     RUN(test_other_threads_are_not_held_up_by_a_callback);
     RUN(test_fork_from_inside_a_log_callback);
     RUN(test_waiting_on_another_threads_request_is_bounded);
+    RUN(test_ca_file_never_blocks_with_a_lock_held);
     server_stop(&srv);
     printf("C soundness suite: %d passed, %d failed\n", g_checks - g_failures, g_failures);
     return g_failures == 0 ? 0 : 1;
