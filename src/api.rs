@@ -122,17 +122,17 @@ pub struct ApiResponse {
 /// 502/503/504, 429 with Retry-After) are retried up to max_retries for idempotent methods only;
 /// when retries run out, the last answer is returned like any other.
 pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<ApiResponse> {
-    let (transport, options) = client.api_transport()?;
+    let (transport, max_retries, max_response_bytes) = client.api_transport()?;
     let url = client.api_url(&req.path);
     let out = Outgoing {
         method: req.method,
         url: &url,
         headers: &req.headers,
         body: req.body.as_ref().map(|b| b.0.as_slice()),
-        max_response_bytes: options.max_response_bytes,
+        max_response_bytes,
     };
     let caller_reference = req.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("x-reference-id"));
-    let attempts = if req.idempotent() { options.max_retries + 1 } else { 1 };
+    let attempts = if req.idempotent() { max_retries + 1 } else { 1 };
     let mut token = client.get_token(use_cache)?;
     // Every token this call has sent: none may appear in a message or a log line.
     let mut sent_tokens: Vec<String> = vec![token.access_token.clone()];
@@ -150,11 +150,11 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
         let attempt_started = Instant::now();
         let result = api_http::send(&transport, &out, &token.access_token, &reference_id);
         let ms = attempt_started.elapsed().as_millis();
-        let attempt_no = if resent { format!("resend after invalid_token, attempt {made}") } else { format!("attempt {made}/{attempts}") };
+        let attempt_no = || if resent { format!("resend after invalid_token, attempt {made}") } else { format!("attempt {made}/{attempts}") };
         match result {
             Ok(answer) => {
                 client.log_line(Level::Debug, &secrets, &|| {
-                    format!("{} {url} {attempt_no}: HTTP {} in {ms} ms (access_token {})", req.method, answer.status, token_hint(&token.access_token))
+                    format!("{} {url} {}: HTTP {} in {ms} ms (access_token {})", req.method, attempt_no(), answer.status, token_hint(&token.access_token))
                 });
                 if answer.is_invalid_token() && !resent {
                     resent = true;
@@ -183,7 +183,7 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
                 if transient_answer(&answer) && made < attempts {
                     let wait = answer.retry_after.map(|d| d.min(MAX_RETRY_AFTER)).unwrap_or_else(|| backoff(made));
                     client.log_line(Level::Warn, &secrets, &|| {
-                        format!("{} {url} {attempt_no}: HTTP {}; retry in {} ms", req.method, answer.status, wait.as_millis())
+                        format!("{} {url} {}: HTTP {}; retry in {} ms", req.method, attempt_no(), answer.status, wait.as_millis())
                     });
                     drop(answer);
                     std::thread::sleep(wait);
@@ -205,11 +205,11 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
             }
             Err(f) => {
                 let error = Error { message: client.scrub(&f.error.message, &secrets), ..f.error };
-                client.log_line(Level::Debug, &secrets, &|| format!("{} {url} {attempt_no}: failed in {ms} ms: {}", req.method, error.message));
+                client.log_line(Level::Debug, &secrets, &|| format!("{} {url} {}: failed in {ms} ms: {}", req.method, attempt_no(), error.message));
                 if f.transient && made < attempts {
                     let wait = backoff(made);
                     client.log_line(Level::Warn, &secrets, &|| {
-                        format!("{} {url} {attempt_no} failed ({}); retry in {} ms", req.method, error.status.name(), wait.as_millis())
+                        format!("{} {url} {} failed ({}); retry in {} ms", req.method, attempt_no(), error.status.name(), wait.as_millis())
                     });
                     std::thread::sleep(wait);
                     continue;

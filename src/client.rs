@@ -512,9 +512,9 @@ impl Client {
 
     // ---- for POS-API calls (api.rs) ----------------------------------------------------------
 
-    /// The handle's kept-alive transport (built if needed; a forked child's own) and the options
-    /// in force, so an API call shares the token requests' connections.
-    pub fn api_transport(&self) -> Result<(Arc<Transport>, Options)> {
+    /// The handle's kept-alive transport (built if needed; a forked child's own), max_retries and
+    /// max_response_bytes, so an API call shares the token requests' connections.
+    pub fn api_transport(&self) -> Result<(Arc<Transport>, u32, u64)> {
         let mut inner = lock_state(&self.inner);
         inner.leave_parent_behind();
         let transport = match &inner.transport {
@@ -525,7 +525,7 @@ impl Client {
                 t
             }
         };
-        Ok((transport, inner.options.clone()))
+        Ok((transport, inner.options.max_retries, inner.options.max_response_bytes))
     }
 
     /// `path` joined to api_url exactly as the token path is.
