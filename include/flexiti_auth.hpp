@@ -64,7 +64,7 @@ namespace flexiti {
 class Error : public std::runtime_error {
 public:
     Error(std::int32_t status, const std::string& message) : std::runtime_error(message), status_(status) {}
-    /** The C status code: FLX_ERR_INVALID_ARGUMENT (1) … FLX_ERR_INTERNAL (7). */
+    /** The C status code: FLX_ERR_INVALID_ARGUMENT (1) … FLX_ERR_STORE (8). */
     std::int32_t status() const noexcept { return status_; }
 
 private:
@@ -114,6 +114,13 @@ public:
     explicit InternalError(const std::string& message) : Error(FLX_ERR_INTERNAL, message) {}
 };
 
+/** FLX_ERR_STORE: the token_store cannot be used (a directory that is not this user's alone
+ *  (0700), not a directory, or cannot be created); run-time store failures are only counted. */
+class StoreError : public Error {
+public:
+    explicit StoreError(const std::string& message) : Error(FLX_ERR_STORE, message) {}
+};
+
 namespace detail {
 
 struct StringFree {
@@ -136,6 +143,7 @@ using OwnedString = std::unique_ptr<char, StringFree>;
     case FLX_ERR_BAD_RESPONSE: throw BadResponseError(message);
     case FLX_ERR_SESSION: throw SessionError(message);
     case FLX_ERR_INTERNAL: throw InternalError(message);
+    case FLX_ERR_STORE: throw StoreError(message);
     default: throw Error(code, message);
     }
 }

@@ -48,6 +48,12 @@ enum FlxStatus
    * A bug inside the library (a caught panic); the held token is unchanged.
    */
   FLX_ERR_INTERNAL = 7,
+  /**
+   * The token store (option token_store) is unusable: a directory that is not this user's
+   * alone (0700), cannot be created, or is not a directory. At run time a store that cannot
+   * be read or written costs no call its token: it is counted in store_errors instead.
+   */
+  FLX_ERR_STORE = 8,
 };
 typedef int32_t FlxStatus;
 
@@ -124,9 +130,17 @@ struct FlxClient *flx_client_new(const char *api_url,
  * handle is taken; a FIFO, device or directory is refused unread), user_agent, log_level ("off", "error", "warn", "info",
  * "debug"; off by default, or FLX_LOG's level when that environment variable is set), log_file
  * (append one line per event to this path; empty: stop), max_response_bytes (8388608, 1..1073741824:
- * the largest answer body flx_request reads).
+ * the largest answer body flx_request reads), refresh_min_age_secs (0, 0..86400: a
+ * use_cache=false call refreshes only a token at least this old; a younger one is returned as
+ * is; 60 is the recommended value with a shared token_store), token_store ("file:/abs/dir" or
+ * an absolute directory path: processes using the same directory share one token per api_url,
+ * client_id and scope, and one flight to the token endpoint; the directory is created 0700 when
+ * missing and must be this user's with no group or other permissions; records are encrypted
+ * with a key derived from client_secret; "" or "none": in-process only).
  * Strings are copied. Returns FLX_OK, or FLX_ERR_INVALID_ARGUMENT (unknown name, bad value; the
- * message names the option) and the option keeps its previous value.
+ * message names the option) or FLX_ERR_STORE (a token_store directory that cannot be created,
+ * is not a directory, belongs to another user or has broader permissions than 0700), and the
+ * option keeps its previous value.
  */
 int32_t flx_client_set_option(struct FlxClient *c,
                               const char *name,
@@ -152,6 +166,9 @@ void flx_client_free(struct FlxClient *c);
  * No token held, or expired: a new one through grant_type=client_credentials.
  * Concurrent callers share one request: a caller that finds another call's request in flight on
  * the same handle waits for its outcome at most timeout_ms, then fails with FLX_ERR_NETWORK.
+ * With the token_store option, processes sharing the store share one request too: one waits
+ * for the other's request and takes its token; after waiting timeout_ms for another process it
+ * gets a token of its own with client_credentials.
  *
  * Returns a new string owned by the caller (free with flx_string_free), or NULL on error with
  * FLX_ERR_NETWORK, FLX_ERR_HTTP_STATUS, FLX_ERR_AUTH_REJECTED, FLX_ERR_BAD_RESPONSE or
@@ -229,11 +246,12 @@ int32_t flx_client_set_log_callback(struct FlxClient *c,
 /**
  * Counters as JSON, cheap enough for every health check:
  * {"requests":{"client_credentials":N,"refresh_token":N},"cache_hits":N,"new_tokens":N,
- *  "refreshes":N,"fallbacks":N,"retries":N,"failures":{"FLX_ERR_NETWORK":N,…},
+ *  "refreshes":N,"fallbacks":N,"retries":N,"store_errors":N,"failures":{"FLX_ERR_NETWORK":N,…},
  *  "last_error_time":N|null,"last_error_code":N,"last_error_name":"…","token_held":bool,
  *  "token_age_secs":N|null,"token_expires_in":N|null,"token_time_left_secs":N|null,
  *  "token_valid_for_secs":N|null}. Requests count every HTTP attempt; failures count failed
- * token calls by status. Caller frees with flx_string_free; NULL on error (NULL handle).
+ * token calls by status; store_errors counts token_store reads and writes that failed at run time
+ * (each such call went on without the store and still returned its token). Caller frees with flx_string_free; NULL on error (NULL handle).
  */
 char *flx_client_stats(struct FlxClient *c);
 

@@ -9,6 +9,7 @@ use crate::options::{Affects, Options};
 use crate::stats::{bump, Stats};
 use crate::secret::SecretString;
 use crate::session;
+use crate::store::{Binding, Problems};
 use crate::token::{decide, Decision, HeldToken};
 use crate::transport::{form_encode, Endpoint, Observer, TokenRequest, Transport};
 use std::sync::{Arc, Condvar, Mutex};
@@ -31,6 +32,8 @@ struct Inner {
     /// Number of completed flights, and the last one's outcome, shared with those who waited.
     flight_seq: u64,
     last_outcome: Option<Outcome>,
+    /// The store generation of the record the held token came from or went to (token_store).
+    store_generation: Option<u64>,
 }
 
 impl Inner {
@@ -117,6 +120,9 @@ pub struct Client {
     current: arc_swap::ArcSwapOption<HeldToken>,
     /// options.expiration_threshold_secs, for the same path (stored with the state lock held).
     threshold: std::sync::atomic::AtomicI64,
+    /// This client's key in its token store (option token_store), for the cached path to check
+    /// without the state lock whether another process stored a newer token.
+    store: arc_swap::ArcSwapOption<Binding>,
     pub logger: Logger,
     pub stats: Stats,
 }
@@ -170,7 +176,9 @@ impl Client {
                 flight: Arc::new(Flight::default()),
                 flight_seq: 0,
                 last_outcome: None,
+                store_generation: None,
             })),
+            store: arc_swap::ArcSwapOption::empty(),
             logger: Logger::from_env(),
             stats: Stats::default(),
         };
@@ -248,12 +256,75 @@ impl Client {
             }
             None => options.set(name, value)?,
         };
+        if affects == Affects::Store || matches!(name, "scope" | "token_path") {
+            self.bind_store(&options)?;
+        }
         if affects == Affects::Transport {
             inner.transport = None;
         }
         self.threshold.store(options.expiration_threshold_secs, std::sync::atomic::Ordering::Relaxed);
         inner.options = options;
         Ok(())
+    }
+
+    /// Open this client's key in the configured token store (again when the key changed).
+    fn bind_store(&self, options: &Options) -> Result<()> {
+        let Some(store) = &options.token_store else {
+            self.store.store(None);
+            return Ok(());
+        };
+        if let Some(b) = self.store.load().as_deref() {
+            if Arc::ptr_eq(&b.store, store) && b.scope == options.scope && b.token_path == options.token_path {
+                return Ok(());
+            }
+        }
+        let binding = Binding::new(store, self.endpoint.base(), &options.token_path, &self.client_id, options.scope.as_deref(), self.client_secret.as_str())?;
+        self.store.store(Some(Arc::new(binding)));
+        Ok(())
+    }
+
+    /// No other process stored a token since this one last looked (always true without a store).
+    #[inline]
+    fn store_unchanged(&self) -> bool {
+        self.store.load().as_deref().is_none_or(Binding::unchanged)
+    }
+
+    /// Count and log what went wrong with the store; the call goes on without it.
+    fn store_problems(&self, problems: &mut Problems, out: &Deferred) {
+        for e in problems.drain(..) {
+            if e.status == FlxStatus::FLX_ERR_STORE {
+                bump(&self.stats.store_errors);
+                self.log(out, Level::Warn, &[], &|| format!("token store: {}; going on without it for this call", e.message));
+            } else {
+                self.log(out, Level::Warn, &[], &|| format!("token store: {}", e.message));
+            }
+        }
+    }
+
+    /// Take a token another process stored as the held one, unless a newer one is held already.
+    fn adopt(&self, inner: &mut Inner, token: &Arc<HeldToken>, generation: u64, only_if_newer: bool) {
+        if only_if_newer && inner.store_generation.is_some_and(|g| generation <= g) {
+            return;
+        }
+        inner.token = Some(token.clone());
+        self.current.store(Some(token.clone()));
+        inner.refresh_spent = false;
+        inner.store_generation = Some(generation);
+    }
+
+    /// A cached call after another process stored a token: read the store without its lock (a
+    /// cached call does not wait for another's flight) and take a valid token found there.
+    fn cached_from_store(&self) -> Option<Arc<HeldToken>> {
+        let binding = self.store.load_full()?;
+        let out = Deferred::new(&self.logger);
+        let mut problems = Problems::new();
+        if let Some(stored) = binding.peek(&mut problems) {
+            let mut inner = lock_state(&self.inner);
+            self.adopt(&mut inner, &stored.token, stored.generation, true);
+        }
+        self.store_problems(&mut problems, &out);
+        out.flush();
+        self.current.load_full().filter(|t| !t.is_expired(self.threshold(), Now::read()))
     }
 
     pub fn options(&self) -> Options {
@@ -269,7 +340,11 @@ impl Client {
     pub fn get_token_with_decision(&self, use_cache: bool) -> Outcome {
         if use_cache {
             let held = self.current.load_full();
-            if let Some(t) = held.filter(|t| !t.is_expired(self.threshold(), Now::read())) {
+            if let Some(t) = held.filter(|t| !t.is_expired(self.threshold(), Now::read()) && self.store_unchanged()) {
+                self.cache_hit(&t);
+                return Ok((t, Decision::Cached));
+            }
+            if let Some(t) = self.cached_from_store() {
                 self.cache_hit(&t);
                 return Ok((t, Decision::Cached));
             }
@@ -291,11 +366,12 @@ impl Client {
 
     /// Decide, and when a request is needed make it (or share the one in flight).
     fn fly(&self, use_cache: bool, out: &Deferred) -> Outcome {
-        let (flight, seen_seq, wait_ms) = {
+        let binding = self.store.load_full();
+        let (flight, seen_seq, wait_ms, generation_before) = {
             let mut inner = lock_state(&self.inner);
             // Before waiting on the flight: it may be a parent process's.
             inner.leave_parent_behind();
-            (inner.flight.clone(), inner.flight_seq, inner.options.timeout_ms)
+            (inner.flight.clone(), inner.flight_seq, inner.options.timeout_ms, binding.as_deref().map(Binding::generation))
         };
         // Another caller's request may be in flight: wait for it at most this caller's own
         // request deadline (timeout_ms), never without bound.
@@ -305,7 +381,7 @@ impl Client {
                 "token request timed out: another call on this handle was still waiting for the token endpoint after {wait_ms} ms (timeout_ms); its outcome is shared once it completes"
             )));
         };
-        let plan = {
+        {
             let mut inner = lock_state(&self.inner);
             inner.leave_parent_behind();
             if !Arc::ptr_eq(&inner.flight, &flight) {
@@ -318,9 +394,38 @@ impl Client {
                     return outcome.clone();
                 }
             }
+        }
+        // The same flight across processes: inside the in-process flight, take the store's lock
+        // for this key and re-read what it holds now (no I/O under the state lock).
+        let mut problems = Problems::new();
+        let store_turn = binding.as_deref().map(|b| b.begin(Duration::from_millis(wait_ms), generation_before.unwrap_or(0), &mut problems));
+        self.store_problems(&mut problems, out);
+        let plan = {
+            let mut inner = lock_state(&self.inner);
             let now = Now::read();
             let threshold = inner.options.expiration_threshold_secs;
-            let decision = decide(inner.token.as_deref(), use_cache, threshold, now, inner.refresh_spent);
+            if let Some(stored) = store_turn.as_ref().and_then(|t| t.stored.as_ref()) {
+                // Under the lock the store holds the latest token: it replaces the held one.
+                self.adopt(&mut inner, &stored.token, stored.generation, false);
+                if store_turn.as_ref().is_some_and(|t| t.during_wait) && !stored.token.is_expired(threshold, now) {
+                    // Another process's flight completed while this call waited: take its
+                    // result, as threads take one another's.
+                    let outcome: Outcome = Ok((stored.token.clone(), stored.decision));
+                    inner.flight_seq += 1;
+                    inner.last_outcome = Some(outcome.clone());
+                    return outcome;
+                }
+            }
+            // After waiting out another process's flight, never the refresh grant: that process
+            // may be using the refresh token.
+            let timed_out = store_turn.as_ref().is_some_and(|t| t.timed_out);
+            let mut decision = decide(inner.token.as_deref(), use_cache, threshold, now, inner.refresh_spent || timed_out);
+            if let Some(t) = inner.token.as_deref() {
+                // refresh_min_age_secs: a token this young already gives the flow its lifetime.
+                if decision != Decision::Cached && !t.is_expired(threshold, now) && t.age(now) < inner.options.refresh_min_age_secs as i128 {
+                    decision = Decision::Cached;
+                }
+            }
             if decision == Decision::Cached {
                 let t = inner.token.clone().ok_or_else(|| Error::internal("cached decision without a token"))?;
                 drop(inner);
@@ -351,6 +456,13 @@ impl Client {
         let mut refresh_spent = false;
         let result = self.exchange(&plan, &mut refresh_spent, out);
         self.record_outcome(&result, &plan, out);
+        // Store the flight's token and release the store's lock (dropping the turn releases it
+        // after a failure).
+        let mut stored_generation = None;
+        if let (Some(turn), Ok((t, decision))) = (store_turn, &result) {
+            stored_generation = turn.finish(t, *decision, &mut problems);
+        }
+        self.store_problems(&mut problems, out);
 
         let mut inner = lock_state(&self.inner);
         if Arc::ptr_eq(&inner.flight, &flight) {
@@ -359,6 +471,9 @@ impl Client {
                     inner.token = Some(t.clone());
                     self.current.store(Some(t.clone()));
                     inner.refresh_spent = false;
+                    if stored_generation.is_some() {
+                        inner.store_generation = stored_generation;
+                    }
                 }
                 Err(_) => {
                     // The held token stays exactly as it was; only remember not to resend its
@@ -502,7 +617,7 @@ impl Client {
     pub fn with_valid_token<R>(&self, f: impl FnOnce(&HeldToken) -> R) -> Option<R> {
         let current = self.current.load();
         let t = current.as_deref()?;
-        if t.is_expired(self.threshold(), Now::read()) {
+        if t.is_expired(self.threshold(), Now::read()) || !self.store_unchanged() {
             return None;
         }
         let result = f(t);

@@ -25,9 +25,13 @@ pub enum FlxStatus {
     FLX_ERR_SESSION = 6,
     /// A bug inside the library (a caught panic); the held token is unchanged.
     FLX_ERR_INTERNAL = 7,
+    /// The token store (option token_store) is unusable: a directory that is not this user's
+    /// alone (0700), cannot be created, or is not a directory. At run time a store that cannot
+    /// be read or written costs no call its token: it is counted in store_errors instead.
+    FLX_ERR_STORE = 8,
 }
 
-const ALL_STATUSES: [FlxStatus; 8] = [
+const ALL_STATUSES: [FlxStatus; 9] = [
         FlxStatus::FLX_OK,
         FlxStatus::FLX_ERR_INVALID_ARGUMENT,
         FlxStatus::FLX_ERR_NETWORK,
@@ -36,6 +40,7 @@ const ALL_STATUSES: [FlxStatus; 8] = [
         FlxStatus::FLX_ERR_BAD_RESPONSE,
         FlxStatus::FLX_ERR_SESSION,
         FlxStatus::FLX_ERR_INTERNAL,
+        FlxStatus::FLX_ERR_STORE,
     ];
 
 impl FlxStatus {
@@ -70,6 +75,7 @@ impl FlxStatus {
                 "FLX_ERR_SESSION: no token held, or the session JSON cannot be imported\0"
             }
             FlxStatus::FLX_ERR_INTERNAL => "FLX_ERR_INTERNAL: internal error in flexiti-auth\0",
+            FlxStatus::FLX_ERR_STORE => "FLX_ERR_STORE: the token store cannot be used (directory owner or mode, path, I/O)\0",
         }
     }
 

@@ -19,6 +19,7 @@ pub mod redact;
 pub mod secret;
 pub mod session;
 pub mod stats;
+pub mod store;
 pub mod token;
 pub mod transport;
 

@@ -33,6 +33,11 @@ pub struct Options {
     pub user_agent: String,
     /// Largest POS-API answer body flx_request reads (token answers keep their own 1 MiB cap).
     pub max_response_bytes: u64,
+    /// A non-cache call refreshes only a token at least this old (0: always, the guide's rule).
+    pub refresh_min_age_secs: i64,
+    /// `token_store` as set ("" for none), and the store it opened.
+    pub token_store_spec: String,
+    pub token_store: Option<Arc<dyn crate::store::TokenStore>>,
 }
 
 /// max_response_bytes by default: 8 MiB.
@@ -51,6 +56,9 @@ impl Default for Options {
             ca_certs: None,
             user_agent: concat!("flexiti-auth/", env!("CARGO_PKG_VERSION")).into(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            refresh_min_age_secs: 0,
+            token_store_spec: String::new(),
+            token_store: None,
         }
     }
 }
@@ -62,6 +70,8 @@ pub enum Affects {
     Policy,
     /// How connections are made: the HTTP agent must be rebuilt.
     Transport,
+    /// Where the token is shared: the client's store binding must be made again.
+    Store,
 }
 
 pub const OPTION_NAMES: &[&str] = &[
@@ -74,6 +84,8 @@ pub const OPTION_NAMES: &[&str] = &[
     "proxy",
     "ca_file",
     "user_agent",
+    "token_store",
+    "refresh_min_age_secs",
     "log_level",
     "log_file",
     "max_response_bytes",
@@ -145,6 +157,19 @@ impl Options {
             "max_response_bytes" => {
                 self.max_response_bytes = parse_int(name, value, 1, MAX_RESPONSE_BYTES)?;
                 Ok(Affects::Policy)
+            }
+            "refresh_min_age_secs" => {
+                self.refresh_min_age_secs = parse_int(name, value, 0, MAX_THRESHOLD)? as i64;
+                Ok(Affects::Policy)
+            }
+            "token_store" => {
+                let v = value.trim();
+                if v == self.token_store_spec {
+                    return Ok(Affects::Policy);
+                }
+                self.token_store = crate::store::open(v)?;
+                self.token_store_spec = if self.token_store.is_some() { v.to_owned() } else { String::new() };
+                Ok(Affects::Store)
             }
             _ => Err(Error::invalid(format!("unknown option {}; known options: {}", quote(name), OPTION_NAMES.join(", ")))),
         }

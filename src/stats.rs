@@ -44,7 +44,9 @@ pub struct Stats {
     pub refreshes: AtomicU64,
     pub fallbacks: AtomicU64,
     pub retries: AtomicU64,
-    failures: [AtomicU64; 8],
+    failures: [AtomicU64; 9],
+    /// Token store reads or writes that failed at run time (the call went on without the store).
+    pub store_errors: AtomicU64,
     /// Unix seconds of the last failure (0: none yet) and its status code.
     last_error_time: AtomicI64,
     last_error_code: AtomicI64,
@@ -92,6 +94,7 @@ impl Stats {
             "refreshes": get(&self.refreshes),
             "fallbacks": get(&self.fallbacks),
             "retries": get(&self.retries),
+            "store_errors": get(&self.store_errors),
             "failures": failures,
             "last_error_time": if last_time == 0 { serde_json::Value::Null } else { last_time.into() },
             "last_error_code": last_code,

@@ -66,6 +66,11 @@ impl Endpoint {
         Ok(Endpoint { base: trimmed.trim_end_matches('/').to_owned(), https, host })
     }
 
+    /// api_url as given, without its trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// api_url joined with the token path: the same URL with or without a trailing slash.
     pub fn token_url(&self, token_path: &str) -> String {
         format!("{}/{}", self.base, token_path.trim_start_matches('/'))

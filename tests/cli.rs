@@ -599,7 +599,7 @@ fn help_documents_every_option_and_exit_status() {
     for opt in OPTIONS {
         assert!(help.contains(opt), "--help does not mention {opt}");
     }
-    for status in ["64", "65", "66", "69", "70", "73", "74", "76", "77"] {
+    for status in ["64", "65", "66", "69", "70", "73", "74", "76", "77", "78"] {
         assert!(help.lines().any(|l| l.trim_start().starts_with(&format!("{status} "))), "exit status {status} undocumented");
     }
     for word in ["FLEXITI_API_URL", "FLEXITI_CLIENT_ID", "FLEXITI_CLIENT_SECRET", "FLX_LOG"] {

@@ -32,6 +32,7 @@ const EXIT_CANT_WRITE_SESSION: i32 = 73; // EX_CANTCREAT
 const EXIT_OUTPUT: i32 = 74; // EX_IOERR
 const EXIT_HTTP_STATUS: i32 = 76; // EX_PROTOCOL
 const EXIT_AUTH_REJECTED: i32 = 77; // EX_NOPERM
+const EXIT_STORE: i32 = 78; // EX_CONFIG
 
 fn exit_code(status: FlxStatus) -> i32 {
     match status {
@@ -43,6 +44,7 @@ fn exit_code(status: FlxStatus) -> i32 {
         FlxStatus::FLX_ERR_BAD_RESPONSE => EXIT_BAD_RESPONSE,
         FlxStatus::FLX_ERR_SESSION => EXIT_SESSION,
         FlxStatus::FLX_ERR_INTERNAL => EXIT_INTERNAL,
+        FlxStatus::FLX_ERR_STORE => EXIT_STORE,
     }
 }
 
@@ -87,7 +89,7 @@ Request (check, token); in brackets, the library option each one sets:
   --option NAME=VALUE        set any library option by name (repeatable, applied in order):
                              expiration_threshold_secs connect_timeout_ms timeout_ms
                              max_retries token_path scope proxy ca_file user_agent
-                             log_level log_file
+                             log_level log_file token_store refresh_min_age_secs
 
 Token state (check, token):
   --session FILE             session JSON shared between runs: imported before the request when
@@ -144,6 +146,8 @@ Exit status:
       (FLX_ERR_HTTP_STATUS)
   77  the credentials or the grant were rejected: invalid_client, unauthorized_client,
       invalid_grant, invalid_role (FLX_ERR_AUTH_REJECTED)
+  78  the token_store directory cannot be used: not this user's alone (0700), not a
+      directory, or cannot be created (FLX_ERR_STORE)
 
 Environment: FLEXITI_API_URL, FLEXITI_CLIENT_ID, FLEXITI_CLIENT_SECRET (used when the
 matching option is absent), FLX_LOG (log level to stderr), https_proxy, http_proxy,

@@ -91,7 +91,7 @@ static void test_null_everywhere(void) {
     CHECK(flx_client_set_log_callback(c, NULL, NULL) == FLX_OK && succeeded());
     CHECK(flx_client_set_log_callback(c, NULL, &lines) == FLX_OK);
     /* The static strings are never NULL, whatever the code. */
-    int32_t codes[] = {FLX_OK, FLX_ERR_INTERNAL, 8, -1, INT32_MIN, INT32_MAX};
+    int32_t codes[] = {FLX_OK, FLX_ERR_INTERNAL, FLX_ERR_STORE, 9, -1, INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) CHECK(flx_status_str(codes[i]) != NULL);
     CHECK(flx_version() != NULL && flx_last_error_message() != NULL);
     /* Not a handle at all: zeroed memory the size of one is refused, not trusted. */

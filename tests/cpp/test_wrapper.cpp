@@ -56,6 +56,7 @@ static_assert(std::is_base_of<flexiti::Error, flexiti::AuthRejectedError>::value
 static_assert(std::is_base_of<flexiti::Error, flexiti::BadResponseError>::value, "");
 static_assert(std::is_base_of<flexiti::Error, flexiti::SessionError>::value, "");
 static_assert(std::is_base_of<flexiti::Error, flexiti::InternalError>::value, "");
+static_assert(std::is_base_of<flexiti::Error, flexiti::StoreError>::value, "");
 static_assert(std::is_same<decltype(std::declval<flexiti::Error>().status()), std::int32_t>::value, "");
 static_assert(std::is_same<decltype(std::declval<flexiti::Client&>().token_json()), std::string>::value, "");
 static_assert(std::is_same<decltype(std::declval<flexiti::Client&>().access_token()), std::string>::value, "");

@@ -169,6 +169,12 @@ post_token "$T" "$CREDS&grant_type=client_credentials"
 eq "$CODE $BODY" '409 {"error":"invalid_role","message":"Account not provisioned","url":"/flexiti/online-api/oauth/token"}' "role_error -> 409 invalid_role"
 R=$(C "$CTL/config")
 has "$R" '"role_error":true' "GET /_control/config"
+R=$(C -X POST -d '{"role_error":false,"extra_clients":{"second-client":"second-secret"}}' "$CTL/config")
+has "$R" '"extra_clients":\["second-client"\]' "extra_clients: ids shown, secrets not"
+post_token "$T" "client_id=second-client&client_secret=second-secret&grant_type=client_credentials"
+eq "$CODE" 200 "extra_clients: a second client_id is accepted"
+post_token "$T" "client_id=second-client&client_secret=wrong&grant_type=client_credentials"
+eq "$CODE" 400 "extra_clients: with its own secret only"
 CODE=$(C -o /dev/null -w '%{http_code}' -X POST -d '{"bogus":1}' "$CTL/config")
 eq "$CODE" 400 "unknown config key -> 400"
 CODE=$(C -o /dev/null -w '%{http_code}' -X POST -d 'not json' "$CTL/config")

@@ -9,6 +9,7 @@ use Flexiti\Auth\Exception\BadResponseException;
 use Flexiti\Auth\Exception\FlexitiException;
 use Flexiti\Auth\Exception\HttpStatusException;
 use Flexiti\Auth\Exception\InternalException;
+use Flexiti\Auth\Exception\StoreException;
 use Flexiti\Auth\Exception\InvalidArgumentException;
 use Flexiti\Auth\Exception\NetworkException;
 use Flexiti\Auth\Exception\SessionException;
@@ -182,6 +183,7 @@ final class ErrorTest extends TokenServerTestCase
             5 => BadResponseException::class,
             6 => SessionException::class,
             7 => InternalException::class,
+            8 => StoreException::class,
         ];
         foreach ($expected as $code => $class) {
             $e = FlexitiException::fromStatus($code, "message $code");

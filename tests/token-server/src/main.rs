@@ -71,7 +71,8 @@ FAULT KEYS (POST /_control/faults; the first queued fault matching a token reque
 
 CONFIG KEYS (POST /_control/config):
     expires_in (int, or null to omit it), extra_fields (object), omit_fields (array),
-    token_bytes (access token length in hex chars), role_error (bool)
+    token_bytes (access token length in hex chars), role_error (bool),
+    extra_clients (object: more client_id -> client_secret pairs accepted)
 
 See tests/token-server/README.md for the details.
 ";

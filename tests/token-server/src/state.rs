@@ -21,6 +21,8 @@ pub struct Config {
     pub omit_fields: Vec<String>,
     pub token_bytes: usize,
     pub role_error: bool,
+    /// More accepted credentials: client_id -> client_secret.
+    pub extra_clients: Map<String, Value>,
 }
 
 impl Config {
@@ -31,6 +33,7 @@ impl Config {
             omit_fields: Vec::new(),
             token_bytes: 32,
             role_error: false,
+            extra_clients: Map::new(),
         }
     }
 
@@ -41,6 +44,7 @@ impl Config {
             "omit_fields": self.omit_fields,
             "token_bytes": self.token_bytes,
             "role_error": self.role_error,
+            "extra_clients": self.extra_clients.keys().collect::<Vec<_>>(),
         })
     }
 }
@@ -523,9 +527,12 @@ impl State {
                 "invalid_request (content-type)",
             );
         }
-        if form_get(form, "client_id") != Some(self.defaults.client_id.as_str())
-            || form_get(form, "client_secret") != Some(self.defaults.client_secret.as_str())
-        {
+        let default_client = form_get(form, "client_id") == Some(self.defaults.client_id.as_str())
+            && form_get(form, "client_secret") == Some(self.defaults.client_secret.as_str());
+        let extra_client = form_get(form, "client_id")
+            .and_then(|id| self.config.extra_clients.get(id))
+            .is_some_and(|s| s.as_str() == form_get(form, "client_secret"));
+        if !default_client && !extra_client {
             return answer(
                 400,
                 oauth_error("invalid_client", "Bad client credentials"),
@@ -635,10 +642,17 @@ impl State {
                 "role_error" => {
                     c.role_error = v.as_bool().ok_or("\"role_error\" must be a boolean")?;
                 }
+                "extra_clients" => {
+                    c.extra_clients = match v {
+                        Value::Null => Map::new(),
+                        Value::Object(m) if m.values().all(Value::is_string) => m.clone(),
+                        _ => return Err("\"extra_clients\" must be an object of client_id: client_secret strings".into()),
+                    }
+                }
                 other => {
                     return Err(format!(
                         "unknown config key \"{other}\" (known: expires_in, extra_fields, \
-                         omit_fields, token_bytes, role_error)"
+                         omit_fields, token_bytes, role_error, extra_clients)"
                     ))
                 }
             }

@@ -21,6 +21,7 @@ class FlexitiException extends \RuntimeException
     public const FLX_ERR_BAD_RESPONSE = 5;
     public const FLX_ERR_SESSION = 6;
     public const FLX_ERR_INTERNAL = 7;
+    public const FLX_ERR_STORE = 8;
 
     /** Status code => [exception class, status name]. */
     private const STATUS_CLASSES = [
@@ -31,11 +32,12 @@ class FlexitiException extends \RuntimeException
         self::FLX_ERR_BAD_RESPONSE => [BadResponseException::class, 'FLX_ERR_BAD_RESPONSE'],
         self::FLX_ERR_SESSION => [SessionException::class, 'FLX_ERR_SESSION'],
         self::FLX_ERR_INTERNAL => [InternalException::class, 'FLX_ERR_INTERNAL'],
+        self::FLX_ERR_STORE => [StoreException::class, 'FLX_ERR_STORE'],
     ];
 
     /**
      * The exception for a library status code: InvalidArgumentException for 1, NetworkException
-     * for 2, … InternalException for 7 and for any code the binding does not know.
+     * for 2, … InternalException for 7, StoreException for 8; InternalException for any code the binding does not know.
      */
     public static function fromStatus(int $code, string $message, ?\Throwable $previous = null): self
     {

@@ -28,6 +28,7 @@ from .errors import (
     FlexitiError,
     HttpStatusError,
     InternalError,
+    StoreError,
     InvalidArgumentError,
     NetworkError,
     SessionError,
@@ -58,6 +59,7 @@ __all__ = [
     "BadResponseError",
     "SessionError",
     "InternalError",
+    "StoreError",
     "LibraryLoadError",
     "LIB_ENV",
 ]

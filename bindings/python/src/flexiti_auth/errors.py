@@ -15,6 +15,7 @@ __all__ = [
     "BadResponseError",
     "SessionError",
     "InternalError",
+    "StoreError",
     "error_for",
 ]
 
@@ -30,6 +31,7 @@ class Status(enum.IntEnum):
     BAD_RESPONSE = 5
     SESSION = 6
     INTERNAL = 7
+    STORE = 8
 
 
 class FlexitiError(Exception):
@@ -100,6 +102,14 @@ class InternalError(FlexitiError):
     status = Status.INTERNAL
 
 
+class StoreError(FlexitiError):
+    """FLX_ERR_STORE: the token_store cannot be used (a directory that is not this user's alone
+    (0700), not a directory, or cannot be created). At run time a store failure costs no call its
+    token: it is counted in ``stats()["store_errors"]`` instead."""
+
+    status = Status.STORE
+
+
 _BY_STATUS: Dict[Status, Type[FlexitiError]] = {
     cls.status: cls
     for cls in (
@@ -110,6 +120,7 @@ _BY_STATUS: Dict[Status, Type[FlexitiError]] = {
         BadResponseError,
         SessionError,
         InternalError,
+        StoreError,
     )
 }
 

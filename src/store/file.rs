@@ -1,0 +1,323 @@
+//! The file store (`token_store=file:/abs/dir`): one directory on this machine, one sealed
+//! record per key.
+//!
+//! Per key (the hex digest of api_url + token path + client_id + scope):
+//! - `<key>.token`: the sealed record, 0600, replaced only by writing `.<key>.<pid>.<n>.tmp` and
+//!   renaming it over (a reader sees the old record or the new one; a process killed mid-write
+//!   leaves at most a stray temporary file, never a torn record).
+//! - `<key>.lock`: the key's flight lock (flock, through std's `File::lock`: the kernel drops it
+//!   when its holder dies) and, in its first 8 bytes, the key's generation: a counter mapped
+//!   shared into every process using the key and bumped after each store, so a cached call
+//!   learns that the record changed with one memory read. It holds no secret.
+//!
+//! The directory must be owned by this process's user with no group or other permissions
+//! (0700, like ssh's ~/.ssh); a record file with broader permissions or another owner is never
+//! read.
+
+use super::{error, Loaded, Slot, SlotLock, TokenStore};
+use crate::error::{quote, Error, Result};
+use std::path::{Path, PathBuf};
+
+pub struct FileStore {
+    dir: PathBuf,
+    describe: String,
+}
+
+impl FileStore {
+    /// Check (and create, 0700, when missing) the store directory.
+    pub fn open(path: &str) -> Result<FileStore> {
+        let dir = Path::new(path);
+        if !dir.is_absolute() {
+            return Err(Error::invalid(format!("option token_store: {} is not an absolute directory path (file:/abs/dir)", quote(path))));
+        }
+        imp::prepare_dir(dir)?;
+        Ok(FileStore { dir: dir.to_owned(), describe: format!("file:{}", dir.display()) })
+    }
+}
+
+impl TokenStore for FileStore {
+    fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    fn open(&self, key: &str) -> Result<Box<dyn Slot>> {
+        Ok(Box::new(imp::FileSlot::open(&self.dir, key)?))
+    }
+}
+
+#[cfg(not(unix))]
+mod imp {
+    use super::*;
+
+    pub fn prepare_dir(_dir: &Path) -> Result<()> {
+        Err(error("option token_store: the file store needs a Unix system in this version (use none)"))
+    }
+
+    pub struct FileSlot;
+
+    impl FileSlot {
+        pub fn open(_dir: &Path, _key: &str) -> Result<FileSlot> {
+            Err(error("the file store needs a Unix system in this version"))
+        }
+    }
+
+    impl Slot for FileSlot {
+        fn generation(&self) -> u64 {
+            0
+        }
+        fn load(&self) -> Result<Loaded> {
+            Err(error("the file store needs a Unix system in this version"))
+        }
+        fn lock(&self, _timeout: std::time::Duration) -> Result<Option<Box<dyn SlotLock + '_>>> {
+            Err(error("the file store needs a Unix system in this version"))
+        }
+        fn location(&self) -> String {
+            String::new()
+        }
+    }
+}
+
+#[cfg(unix)]
+mod imp {
+    use super::*;
+    use arc_swap::ArcSwap;
+    use std::fs::{File, OpenOptions};
+    use std::io::{Read, Write};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    fn euid() -> u32 {
+        // SAFETY: geteuid cannot fail.
+        unsafe { libc::geteuid() }
+    }
+
+    pub fn prepare_dir(dir: &Path) -> Result<()> {
+        if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+            return Err(error(format!("option token_store: cannot create the directory {}: {e}", quote(&dir.display().to_string()))));
+        }
+        check_dir(dir).map(|_| ()).map_err(|e| error(format!("option token_store: {}", e.message)))
+    }
+
+    /// A store directory is trusted only when it is this user's and nobody else's (0700).
+    fn check_dir(dir: &Path) -> Result<std::fs::Metadata> {
+        let shown = quote(&dir.display().to_string());
+        let md = std::fs::metadata(dir).map_err(|e| error(format!("cannot read the store directory {shown}: {e}")))?;
+        if !md.is_dir() {
+            return Err(error(format!("the store path {shown} is not a directory")));
+        }
+        if md.uid() != euid() {
+            return Err(error(format!(
+                "the store directory {shown} is owned by uid {}, not by this process's user (uid {}): refused",
+                md.uid(),
+                euid()
+            )));
+        }
+        if md.mode() & 0o077 != 0 {
+            return Err(error(format!(
+                "the store directory {shown} has mode {:04o}, broader than 0700: refused (chmod 700 it)",
+                md.mode() & 0o7777
+            )));
+        }
+        Ok(md)
+    }
+
+    /// The generation counter: the first 8 bytes of the lock file, mapped shared.
+    struct Mapping {
+        ptr: *mut libc::c_void,
+        dev: u64,
+        ino: u64,
+    }
+
+    // SAFETY: the mapping is only read and written through atomic operations.
+    unsafe impl Send for Mapping {}
+    unsafe impl Sync for Mapping {}
+
+    const MAP_LEN: usize = 8;
+
+    impl Mapping {
+        fn new(file: &File) -> std::io::Result<Mapping> {
+            let md = file.metadata()?;
+            if md.len() < MAP_LEN as u64 {
+                file.set_len(MAP_LEN as u64)?;
+            }
+            // SAFETY: a shared mapping of the first 8 bytes of a file at least that long; the
+            // kernel keeps the mapping valid after the descriptor is closed.
+            let ptr = unsafe {
+                libc::mmap(std::ptr::null_mut(), MAP_LEN, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, std::os::fd::AsRawFd::as_raw_fd(file), 0)
+            };
+            if ptr == libc::MAP_FAILED {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(Mapping { ptr, dev: md.dev(), ino: md.ino() })
+        }
+
+        fn counter(&self) -> &AtomicU64 {
+            // SAFETY: page-aligned, 8 bytes long, alive as long as self.
+            unsafe { &*(self.ptr as *const AtomicU64) }
+        }
+    }
+
+    impl Drop for Mapping {
+        fn drop(&mut self) {
+            // SAFETY: mapped in Mapping::new with this length, unmapped once.
+            unsafe { libc::munmap(self.ptr, MAP_LEN) };
+        }
+    }
+
+    pub struct FileSlot {
+        dir: PathBuf,
+        name: String,
+        token: PathBuf,
+        lock: PathBuf,
+        map: ArcSwap<Mapping>,
+    }
+
+    fn shown(p: &Path) -> String {
+        quote(&p.display().to_string())
+    }
+
+    fn open_lock_file(path: &Path) -> Result<File> {
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| error(format!("cannot open the store lock file {}: {e}", shown(path))))?;
+        let md = f.metadata().map_err(|e| error(format!("cannot read the store lock file {}: {e}", shown(path))))?;
+        if !md.is_file() || md.uid() != euid() || md.mode() & 0o022 != 0 {
+            return Err(error(format!(
+                "the store lock file {} is not a regular file of this user writable only by it (mode {:04o}, uid {}): not trusted",
+                shown(path),
+                md.mode() & 0o7777,
+                md.uid()
+            )));
+        }
+        Ok(f)
+    }
+
+    impl FileSlot {
+        pub fn open(dir: &Path, key: &str) -> Result<FileSlot> {
+            check_dir(dir)?;
+            let lock = dir.join(format!("{key}.lock"));
+            let f = open_lock_file(&lock)?;
+            let map = Mapping::new(&f).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&lock))))?;
+            Ok(FileSlot { dir: dir.to_owned(), name: key.to_owned(), token: dir.join(format!("{key}.token")), lock, map: ArcSwap::from_pointee(map) })
+        }
+    }
+
+    impl Slot for FileSlot {
+        #[inline]
+        fn generation(&self) -> u64 {
+            self.map.load().counter().load(Ordering::Acquire)
+        }
+
+        fn load(&self) -> Result<Loaded> {
+            let generation = self.generation();
+            let path = &self.token;
+            let f = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded { record: None, generation }),
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    return Err(error(format!("the store file {} is a symbolic link: not trusted, not read", shown(path))))
+                }
+                Err(e) => return Err(error(format!("cannot open the store file {}: {e}", shown(path)))),
+            };
+            let md = f.metadata().map_err(|e| error(format!("cannot read the store file {}: {e}", shown(path))))?;
+            if !md.is_file() {
+                return Err(error(format!("the store file {} is not a regular file: not trusted, not read", shown(path))));
+            }
+            if md.uid() != euid() {
+                return Err(error(format!("the store file {} is owned by uid {}, not this user (uid {}): not trusted, not read", shown(path), md.uid(), euid())));
+            }
+            if md.mode() & 0o077 != 0 {
+                return Err(error(format!(
+                    "the store file {} has mode {:04o}, broader than 0600: not trusted, not read",
+                    shown(path),
+                    md.mode() & 0o7777
+                )));
+            }
+            let mut record = Vec::new();
+            f.take(super::super::MAX_RECORD_BYTES as u64 + 1)
+                .read_to_end(&mut record)
+                .map_err(|e| error(format!("cannot read the store file {}: {e}", shown(path))))?;
+            Ok(Loaded { record: Some(record), generation })
+        }
+
+        fn lock(&self, timeout: Duration) -> Result<Option<Box<dyn SlotLock + '_>>> {
+            check_dir(&self.dir)?;
+            let deadline = Instant::now() + timeout;
+            loop {
+                let f = open_lock_file(&self.lock)?;
+                let mut pause = Duration::from_millis(1);
+                loop {
+                    match f.try_lock() {
+                        Ok(()) => break,
+                        Err(std::fs::TryLockError::WouldBlock) => {
+                            let now = Instant::now();
+                            if now >= deadline {
+                                return Ok(None);
+                            }
+                            std::thread::sleep(pause.min(deadline - now));
+                            pause = (pause * 2).min(Duration::from_millis(4));
+                        }
+                        Err(std::fs::TryLockError::Error(e)) => {
+                            return Err(error(format!("cannot lock the store lock file {}: {e}", shown(&self.lock))))
+                        }
+                    }
+                }
+                // The lock must be on the file others open now (it may have been removed and
+                // made again between open and lock).
+                let mine = f.metadata().map_err(|e| error(format!("cannot read the store lock file {}: {e}", shown(&self.lock))))?;
+                match std::fs::symlink_metadata(&self.lock) {
+                    Ok(now) if now.dev() == mine.dev() && now.ino() == mine.ino() => {}
+                    _ if Instant::now() < deadline => continue,
+                    _ => return Ok(None),
+                }
+                let current = self.map.load();
+                if current.dev != mine.dev() || current.ino != mine.ino() {
+                    let m = Mapping::new(&f).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&self.lock))))?;
+                    self.map.store(Arc::new(m));
+                }
+                return Ok(Some(Box::new(FileLock { slot: self, _file: f })));
+            }
+        }
+
+        fn location(&self) -> String {
+            format!("store file {}", shown(&self.token))
+        }
+    }
+
+    struct FileLock<'a> {
+        slot: &'a FileSlot,
+        /// Closing it releases the flock.
+        _file: File,
+    }
+
+    impl SlotLock for FileLock<'_> {
+        fn store(&mut self, record: &[u8]) -> Result<u64> {
+            let slot = self.slot;
+            let dir = check_dir(&slot.dir)?;
+            // A directory made read-only refuses writes even to root.
+            if dir.mode() & 0o200 == 0 {
+                return Err(error(format!("the store directory {} is read-only (mode {:04o}): the token was not stored", shown(&slot.dir), dir.mode() & 0o7777)));
+            }
+            static SEQ: AtomicU64 = AtomicU64::new(0);
+            let tmp = slot.dir.join(format!(".{}.{}.{}.tmp", slot.name, std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed)));
+            let written = (|| {
+                let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(&tmp)?;
+                f.write_all(record)?;
+                f.sync_data()?;
+                std::fs::rename(&tmp, &slot.token)
+            })();
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(error(format!("cannot write the store file {}: {e}", shown(&slot.token))));
+            }
+            Ok(slot.map.load().counter().fetch_add(1, Ordering::AcqRel).wrapping_add(1))
+        }
+    }
+}
