@@ -289,9 +289,13 @@ impl Binding {
                 (None, false)
             }
         };
+        let before = problems.len();
         let stored = if lock.is_some() { self.read(problems) } else { None };
+        // A record that could not be read (not trusted: another owner, broader permissions) is
+        // left as found: this process goes on with a token of its own.
+        let unreadable = problems[before..].iter().any(|e| e.status == FlxStatus::FLX_ERR_STORE);
         let during_wait = stored.as_ref().is_some_and(|s| s.generation != generation_before);
-        Turn { binding: self, lock, stored, during_wait, timed_out }
+        Turn { binding: self, lock, stored, during_wait, timed_out, unreadable }
     }
 }
 
@@ -306,6 +310,7 @@ pub struct Turn<'a> {
     /// Another process held the lock for the whole timeout: this call must not use a refresh
     /// token (the other may be using it), only client_credentials.
     pub timed_out: bool,
+    unreadable: bool,
 }
 
 impl Turn<'_> {
@@ -317,6 +322,9 @@ impl Turn<'_> {
     /// Write the flight's token to the store and release the lock. Without the lock (after a
     /// timeout), the token is stored only if the lock can be taken now.
     pub fn finish(mut self, token: &HeldToken, decision: Decision, problems: &mut Problems) -> Option<u64> {
+        if self.unreadable {
+            return None;
+        }
         if self.lock.is_none() && self.timed_out {
             match self.binding.slot.lock(Duration::ZERO) {
                 Ok(l) => self.lock = l,
