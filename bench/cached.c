@@ -2,9 +2,10 @@
  * held token, beside a floor measured in the same run (pthread mutex lock + memcpy into malloc +
  * unlock + free: the least any "copy the token out of shared state" call can cost).
  *
- *   cached  [reps]   ns per call, floor / access / token, interleaved batches; and what a
- *                    PHP-FPM request pays when its handle lives one request: new + session
- *                    import + cached access token + free
+ *   cached  [reps]   ns per call, floor / access / token, interleaved batches; the same access
+ *                    call on a handle with a file token_store (its "changed?" check included);
+ *                    and what a PHP-FPM request pays when its handle lives one request: new +
+ *                    session import + cached access token + free
  *   sizes   [reps]   ns per call by access-token size (40 B .. 64 KiB)
  *   handles [reps]   1, 100, 10000 handles, created and freed `reps` times: create and free
  *                    cost, memory (first round), cached call round-robin over all of them
@@ -117,6 +118,24 @@ static void mode_cached(int reps) {
     emit("c.cached.access", "ns", a, reps);
     emit("c.cached.floor_token", "ns", f_tok, reps);
     emit("c.cached.token", "ns", t, reps);
+    /* A handle sharing its token through a file store: the cached call also checks the store's
+     * generation counter (one read of a shared mapping). */
+    char dir[] = "/tmp/flx-bench-store-XXXXXX";
+    if (!mkdtemp(dir)) DIE("mkdtemp failed");
+    FlxClient *s = client_with_token(40);
+    if (flx_client_set_option(s, "token_store", dir) != FLX_OK) DIE("token_store: %s", flx_last_error_message());
+    check_cached(s);
+    batch_access(s, n / 4);
+    for (int r = 0; r < reps; r++) {
+        a[r] = batch_access(s, n);
+        f_acc[r] = batch_access(c, n);
+    }
+    emit("c.cached.access_store", "ns", a, reps);
+    emit("c.cached.access_no_store", "ns", f_acc, reps);
+    flx_client_free(s);
+    char cleanup[128];
+    snprintf(cleanup, sizeof cleanup, "rm -rf '%s'", dir);
+    if (system(cleanup) != 0) DIE("cannot remove %s", dir);
     char *session = bench_session_json(40);
     batch_per_request(session, 2000);
     for (int r = 0; r < reps; r++) t[r] = batch_per_request(session, 20000);

@@ -100,6 +100,10 @@ line("C `flx_get_access_token(c, true)` + `flx_string_free`", "c.cached.access",
 line("C floor with the token JSON's length (174 B)", "c.cached.floor_token")
 line("C `flx_get_token(c, true)` + `flx_string_free`", "c.cached.token", "≤ 100 ns",
      None if tok is None else tok <= 100, "C flx_get_token ≤ 100 ns")
+acc_store = med("c.cached.access_store")
+line("C `flx_get_access_token(c, true)` on a handle without a store, beside the next row", "c.cached.access_no_store")
+line("C `flx_get_access_token(c, true)` with a file `token_store` (its changed-since check included)", "c.cached.access_store",
+     "≤ 100 ns", None if acc_store is None else acc_store <= 100, "C cached path with a file store ≤ 100 ns")
 line("Python ctypes, raw: call, `string_at`, `flx_string_free`", "py.cached.ctypes")
 line("Python binding: `Client.access_token(use_cache=True)`", "py.cached.binding")
 ref = med("php.cached.reference")

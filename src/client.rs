@@ -123,6 +123,8 @@ pub struct Client {
     /// This client's key in its token store (option token_store), for the cached path to check
     /// without the state lock whether another process stored a newer token.
     store: arc_swap::ArcSwapOption<Binding>,
+    /// Whether `store` is set: the cached path of a handle without a store pays one relaxed load.
+    has_store: std::sync::atomic::AtomicBool,
     pub logger: Logger,
     pub stats: Stats,
 }
@@ -179,6 +181,7 @@ impl Client {
                 store_generation: None,
             })),
             store: arc_swap::ArcSwapOption::empty(),
+            has_store: std::sync::atomic::AtomicBool::new(false),
             logger: Logger::from_env(),
             stats: Stats::default(),
         };
@@ -270,6 +273,7 @@ impl Client {
     /// Open this client's key in the configured token store (again when the key changed).
     fn bind_store(&self, options: &Options) -> Result<()> {
         let Some(store) = &options.token_store else {
+            self.has_store.store(false, std::sync::atomic::Ordering::Relaxed);
             self.store.store(None);
             return Ok(());
         };
@@ -280,13 +284,14 @@ impl Client {
         }
         let binding = Binding::new(store, self.endpoint.base(), &options.token_path, &self.client_id, options.scope.as_deref(), self.client_secret.as_str())?;
         self.store.store(Some(Arc::new(binding)));
+        self.has_store.store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
     /// No other process stored a token since this one last looked (always true without a store).
     #[inline]
     fn store_unchanged(&self) -> bool {
-        self.store.load().as_deref().is_none_or(Binding::unchanged)
+        !self.has_store.load(std::sync::atomic::Ordering::Relaxed) || self.store.load().as_deref().is_none_or(Binding::unchanged)
     }
 
     /// Count and log what went wrong with the store; the call goes on without it.

@@ -42,6 +42,7 @@ static void test_version_and_status_strings(void) {
     CHECK(strncmp(flx_status_str(FLX_ERR_BAD_RESPONSE), "FLX_ERR_BAD_RESPONSE", 20) == 0);
     CHECK(strncmp(flx_status_str(FLX_ERR_SESSION), "FLX_ERR_SESSION", 15) == 0);
     CHECK(strncmp(flx_status_str(FLX_ERR_INTERNAL), "FLX_ERR_INTERNAL", 16) == 0);
+    CHECK(FLX_ERR_STORE == 8 && strncmp(flx_status_str(FLX_ERR_STORE), "FLX_ERR_STORE", 13) == 0);
     CHECK(strncmp(flx_status_str(99), "FLX_UNKNOWN", 11) == 0);
     CHECK(strncmp(flx_status_str(-1), "FLX_UNKNOWN", 11) == 0);
 }
@@ -252,6 +253,58 @@ static void test_threads(void) {
     flx_client_free(c);
 }
 
+/* Two handles on one token_store share one token as two processes would: each takes the store's
+ * lock and reads its record; a cached call sees another handle's refresh at once. */
+static void test_token_store(void) {
+    reset_server();
+    char dir[] = "/tmp/flx-c-store-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char store[64];
+    snprintf(store, sizeof store, "%s/store", dir);
+    FlxClient *a = new_client(), *b = new_client();
+    CHECK(flx_client_set_option(a, "token_store", store) == FLX_OK);
+    char uri[80];
+    snprintf(uri, sizeof uri, "file:%s", store);
+    CHECK(flx_client_set_option(b, "token_store", uri) == FLX_OK);
+    char *t1 = flx_get_access_token(a, false);
+    char *t2 = flx_get_access_token(b, true);
+    CHECK(t1 && t2 && strcmp(t1, t2) == 0);
+    CHECK(server_request_count(&srv) == 1);
+    char *t3 = flx_get_access_token(a, false); /* a refresh with the stored refresh token */
+    char *t4 = flx_get_access_token(b, true);  /* b must not hand out the token a replaced */
+    CHECK(t3 && t4 && strcmp(t3, t4) == 0 && t1 && strcmp(t1, t3) != 0);
+    char grant[64];
+    server_last_grant(&srv, grant, sizeof grant);
+    CHECK(strcmp(grant, "refresh_token") == 0 && server_request_count(&srv) == 2);
+    char *stats = flx_client_stats(b);
+    CHECK(stats && strstr(stats, "\"store_errors\":0") != NULL);
+    /* refresh_min_age_secs: a young token is returned as is by a non-cache call. */
+    CHECK(flx_client_set_option(b, "refresh_min_age_secs", "60") == FLX_OK);
+    char *t5 = flx_get_access_token(b, false);
+    CHECK(t5 && t3 && strcmp(t5, t3) == 0 && server_request_count(&srv) == 2);
+    CHECK(flx_client_set_option(b, "refresh_min_age_secs", "-1") == FLX_ERR_INVALID_ARGUMENT);
+    /* A directory open to others is refused with FLX_ERR_STORE, naming the mode. */
+    char open_dir[64];
+    snprintf(open_dir, sizeof open_dir, "%s/open", dir);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "mkdir -m 0755 '%s'", open_dir);
+    CHECK(system(cmd) == 0);
+    CHECK(flx_client_set_option(b, "token_store", open_dir) == FLX_ERR_STORE && last_error_is(FLX_ERR_STORE));
+    CHECK(strstr(flx_last_error_message(), "0755") != NULL);
+    CHECK(flx_client_set_option(b, "token_store", "relative/dir") == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_client_set_option(b, "token_store", "none") == FLX_OK);
+    flx_string_free(t1);
+    flx_string_free(t2);
+    flx_string_free(t3);
+    flx_string_free(t4);
+    flx_string_free(t5);
+    flx_string_free(stats);
+    flx_client_free(a);
+    flx_client_free(b);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void) {
     if (server_start(&srv) != 0) {
         fprintf(stderr, "cannot start the token server\n");
@@ -264,6 +317,7 @@ int main(void) {
     test_null_and_invalid_arguments();
     test_errors_keep_the_token();
     test_threads();
+    test_token_store();
     server_stop(&srv);
     printf("C suite: %d passed, %d failed\n", g_checks - g_failures, g_failures);
     return g_failures == 0 ? 0 : 1;

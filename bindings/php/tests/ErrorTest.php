@@ -148,6 +148,36 @@ final class ErrorTest extends TokenServerTestCase
         self::assertSame('kept/1', self::server()->requests()[0]['headers']['user-agent']);
     }
 
+    /** token_store: a directory open to others is a StoreException (code 8) naming it; the store then shares the token. */
+    public function testABroadTokenStoreDirectoryIsAStoreException(): void
+    {
+        $dir = sys_get_temp_dir() . '/flx-php-store-' . getmypid() . '-' . bin2hex(random_bytes(4));
+        mkdir($dir, 0700);
+        chmod($dir, 0755);
+        try {
+            $e = self::thrown(fn () => $this->client(['token_store' => $dir]));
+            self::assertInstanceOf(StoreException::class, $e);
+            self::assertSame(FlexitiException::FLX_ERR_STORE, $e->getCode());
+            self::assertSame('FLX_ERR_STORE', $e->getStatusName());
+            self::assertStringContainsString($dir, $e->getMessage());
+            self::assertStringContainsString('0755', $e->getMessage());
+            $client = $this->client(['user_agent' => 'kept/1']);
+            self::assertInstanceOf(InvalidArgumentException::class, self::thrown(static fn () => $client->setOption('token_store', 'relative/dir')));
+            chmod($dir, 0700);
+            $a = $this->client(['token_store' => "file:$dir"]);
+            $b = $this->client(['token_store' => $dir, 'refresh_min_age_secs' => 60]);
+            $token = $a->getAccessToken();
+            self::assertSame($token, $b->getAccessToken(true));
+            self::assertSame($token, $b->getAccessToken(false), 'younger than refresh_min_age_secs: returned as is');
+            self::assertCount(1, self::server()->requests());
+            self::assertSame(0, $b->stats()['store_errors']);
+        } finally {
+            chmod($dir, 0700);
+            array_map('unlink', glob("$dir/*") ?: []);
+            rmdir($dir);
+        }
+    }
+
     /** With arguments in stack traces (zend.exception_ignore_args=0), the secret and the session JSON stay out. */
     public function testStackTracesLeaveOutTheSecretAndTheSession(): void
     {
