@@ -250,17 +250,26 @@ impl Client {
             ("ca_file", path) => Some(Some(Arc::new(crate::options::read_ca_file(path)?))),
             _ => None,
         };
+        // The same for a token store's directory (checked, created): before any lock.
+        let store = match name {
+            "token_store" if value.trim() == lock_state(&self.inner).options.token_store_spec => return Ok(()),
+            "token_store" => Some(crate::store::open(value)?),
+            _ => None,
+        };
         let mut inner = lock_state(&self.inner);
         let mut options = inner.options.clone();
-        let affects = match ca_certs {
-            Some(certs) => {
+        let affects = match (ca_certs, store) {
+            (Some(certs), _) => {
                 options.ca_certs = certs;
                 Affects::Transport
             }
-            None => options.set(name, value)?,
+            (None, Some(store)) => options.set_token_store(value, store),
+            (None, None) => options.set(name, value)?,
         };
         if affects == Affects::Store || matches!(name, "scope" | "token_path") {
-            self.bind_store(&options)?;
+            // The key's slot is opened again by the next call that needs it (outside the lock).
+            self.has_store.store(options.token_store.is_some(), std::sync::atomic::Ordering::Relaxed);
+            self.store.store(None);
         }
         if affects == Affects::Transport {
             inner.transport = None;
@@ -270,28 +279,36 @@ impl Client {
         Ok(())
     }
 
-    /// Open this client's key in the configured token store (again when the key changed).
-    fn bind_store(&self, options: &Options) -> Result<()> {
-        let Some(store) = &options.token_store else {
-            self.has_store.store(false, std::sync::atomic::Ordering::Relaxed);
-            self.store.store(None);
-            return Ok(());
+    /// This client's key in its token store, opened (with no lock held) when the option was set
+    /// or the key changed; None without a store, or when it cannot be opened now (counted).
+    fn binding(&self, out: &Deferred) -> Option<Arc<Binding>> {
+        let (store, scope, token_path) = {
+            let inner = lock_state(&self.inner);
+            let o = &inner.options;
+            (o.token_store.clone()?, o.scope.clone(), o.token_path.clone())
         };
-        if let Some(b) = self.store.load().as_deref() {
-            if Arc::ptr_eq(&b.store, store) && b.scope == options.scope && b.token_path == options.token_path {
-                return Ok(());
+        if let Some(b) = self.store.load_full() {
+            if Arc::ptr_eq(&b.store, &store) && b.scope == scope && b.token_path == token_path {
+                return Some(b);
             }
         }
-        let binding = Binding::new(store, self.endpoint.base(), &options.token_path, &self.client_id, options.scope.as_deref(), self.client_secret.as_str())?;
-        self.store.store(Some(Arc::new(binding)));
-        self.has_store.store(true, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
+        match Binding::new(&store, self.endpoint.base(), &token_path, &self.client_id, scope.as_deref(), self.client_secret.as_str()) {
+            Ok(b) => {
+                let b = Arc::new(b);
+                self.store.store(Some(b.clone()));
+                Some(b)
+            }
+            Err(e) => {
+                self.store_problems(&mut vec![e], out);
+                None
+            }
+        }
     }
 
     /// No other process stored a token since this one last looked (always true without a store).
     #[inline]
     fn store_unchanged(&self) -> bool {
-        !self.has_store.load(std::sync::atomic::Ordering::Relaxed) || self.store.load().as_deref().is_none_or(Binding::unchanged)
+        !self.has_store.load(std::sync::atomic::Ordering::Relaxed) || self.store.load().as_deref().is_some_and(Binding::unchanged)
     }
 
     /// Count and log what went wrong with the store; the call goes on without it.
@@ -320,8 +337,14 @@ impl Client {
     /// A cached call after another process stored a token: read the store without its lock (a
     /// cached call does not wait for another's flight) and take a valid token found there.
     fn cached_from_store(&self) -> Option<Arc<HeldToken>> {
-        let binding = self.store.load_full()?;
+        if !self.has_store.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
         let out = Deferred::new(&self.logger);
+        let Some(binding) = self.binding(&out) else {
+            out.flush();
+            return None;
+        };
         let mut problems = Problems::new();
         if let Some(stored) = binding.peek(&mut problems) {
             let mut inner = lock_state(&self.inner);
@@ -371,7 +394,7 @@ impl Client {
 
     /// Decide, and when a request is needed make it (or share the one in flight).
     fn fly(&self, use_cache: bool, out: &Deferred) -> Outcome {
-        let binding = self.store.load_full();
+        let binding = self.binding(out);
         let (flight, seen_seq, wait_ms, generation_before) = {
             let mut inner = lock_state(&self.inner);
             // Before waiting on the flight: it may be a parent process's.

@@ -167,12 +167,21 @@ impl Options {
                 if v == self.token_store_spec {
                     return Ok(Affects::Policy);
                 }
-                self.token_store = crate::store::open(v)?;
-                self.token_store_spec = if self.token_store.is_some() { v.to_owned() } else { String::new() };
-                Ok(Affects::Store)
+                let store = crate::store::open(v)?;
+                Ok(self.set_token_store(v, store))
             }
             _ => Err(Error::invalid(format!("unknown option {}; known options: {}", quote(name), OPTION_NAMES.join(", ")))),
         }
+    }
+}
+
+impl Options {
+    /// `token_store` with the store already opened from `spec` (the client opens it before
+    /// taking any lock: opening touches the file system).
+    pub fn set_token_store(&mut self, spec: &str, store: Option<Arc<dyn crate::store::TokenStore>>) -> Affects {
+        self.token_store_spec = if store.is_some() { spec.trim().to_owned() } else { String::new() };
+        self.token_store = store;
+        Affects::Store
     }
 }
 
