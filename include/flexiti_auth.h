@@ -99,7 +99,8 @@ typedef int32_t FlxLogLevel;
 #endif // __cplusplus
 
 /**
- * An opaque client handle. Create with flx_client_new, release with flx_client_free.
+ * An opaque client handle. Create with flx_client_new (release with flx_client_free), or get
+ * the process-wide one for an account with flx_client_persistent (never released).
  * The value is not an address: it names an entry in the library's handle table (handles.rs)
  * and is never dereferenced, so a stale or bogus handle is refused, never followed.
  */
@@ -151,6 +152,31 @@ struct FlxClient *flx_client_new(const char *api_url,
                                  const char *client_secret);
 
 /**
+ * The process-wide handle for one account, created on first use: every later call in this
+ * process with the same api_url, client_id and client_secret returns the same handle, so its
+ * token, its options and its kept-alive connection outlive a PHP request in a PHP-FPM worker
+ * (the recommended way under PHP-FPM), and every caller in the process shares one token.
+ *
+ * Arguments as for flx_client_new (validated the same way, copied on first use). The handle is
+ * found by api_url (with or without its trailing slash), client_id and a keyed digest of the
+ * client_secret: the secret is kept once, by the handle, and never used as a key in clear.
+ *
+ * Returns the handle, or NULL on error: FLX_ERR_INVALID_ARGUMENT for a bad argument, or when
+ * this process already holds 64 persistent handles (distinct triples): the 65th is refused.
+ *
+ * The handle lives until the process exits: flx_client_free on it does nothing (so bindings
+ * may free every handle in their destructors), and flx_client_clear forgets the token for every
+ * user of the handle. Options set on it stay set for every later user; setting an option to
+ * the value it already has costs nothing (the connection is kept). A log callback set on it
+ * stays until replaced: remove it (NULL) before its `user` pointer becomes invalid.
+ * After fork() the child's handle is the same value and behaves like any handle after fork:
+ * it opens its own connections and never waits on a parent's request.
+ */
+struct FlxClient *flx_client_persistent(const char *api_url,
+                                        const char *client_id,
+                                        const char *client_secret);
+
+/**
  * Set an option by name, from its string form:
  * expiration_threshold_secs (60, 0..86400), connect_timeout_ms (5000), timeout_ms (15000, whole
  * request; also the longest a call waits for another call's request on the handle), max_retries (2, 0..10), token_path ("flexiti/online-api/oauth/token"; POS API v2.5:
@@ -180,7 +206,9 @@ int32_t flx_client_set_option(struct FlxClient *c,
 /**
  * Release a client: its token and its client_secret (overwritten with zeros) are dropped, at
  * once or, if other threads are inside calls on the handle, when the last of them returns.
- * NULL is a no-op that leaves this thread's last error alone. Freeing a handle twice, or a
+ * NULL is a no-op that leaves this thread's last error alone, and a handle from
+ * flx_client_persistent is a no-op that succeeds (it lives as long as the process; its token
+ * and options stay for the next user). Freeing a handle twice, or a
  * value that is not a live handle, is a no-op that sets FLX_ERR_INVALID_ARGUMENT
  * ("… (double free, or not from flx_client_new)") as this thread's last error.
  */

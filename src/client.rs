@@ -266,12 +266,16 @@ impl Client {
             (None, Some(store)) => options.set_token_store(value, store),
             (None, None) => options.set(name, value)?,
         };
-        if affects == Affects::Store || matches!(name, "scope" | "token_path") {
+        // A value equal to the one in force changes nothing: the store's slot, the transport and
+        // its kept-alive connection stay (a PHP request may set its options every time on a
+        // persistent handle).
+        let key_changed = options.scope != inner.options.scope || options.token_path != inner.options.token_path;
+        if affects == Affects::Store || (matches!(name, "scope" | "token_path") && key_changed) {
             // The key's slot is opened again by the next call that needs it (outside the lock).
             self.has_store.store(options.token_store.is_some(), std::sync::atomic::Ordering::Relaxed);
             self.store.store(None);
         }
-        if affects == Affects::Transport {
+        if affects == Affects::Transport && !options.same_transport(&inner.options) {
             inner.transport = None;
         }
         self.threshold.store(options.expiration_threshold_secs, std::sync::atomic::Ordering::Relaxed);

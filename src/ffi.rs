@@ -9,13 +9,15 @@
 use crate::client::Client;
 use crate::error::{Error, FlxStatus, Result};
 use crate::expiry;
+use crate::persistent;
 use crate::handles::{Ref, Table};
 use crate::token::HeldToken;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// An opaque client handle. Create with flx_client_new, release with flx_client_free.
+/// An opaque client handle. Create with flx_client_new (release with flx_client_free), or get
+/// the process-wide one for an account with flx_client_persistent (never released).
 /// The value is not an address: it names an entry in the library's handle table (handles.rs)
 /// and is never dereferenced, so a stale or bogus handle is refused, never followed.
 pub struct FlxClient {
@@ -174,8 +176,57 @@ pub extern "C" fn flx_client_new(api_url: *const c_char, client_id: *const c_cha
         let client_id = str_arg(client_id, "client_id", MAX_ARG_BYTES)?;
         let client_secret = str_arg(client_secret, "client_secret", MAX_ARG_BYTES)?;
         let client = Client::new(api_url, client_id, client_secret)?;
-        let handle = CLIENTS.insert(client).map_err(|_| Error::internal("too many live handles (16777216 on 64-bit platforms, 65536 on 32-bit ones)"))?;
+        let handle = CLIENTS.insert(client).map_err(|_| too_many_handles())?;
         Ok(handle as *mut FlxClient)
+    })
+}
+
+fn too_many_handles() -> Error {
+    Error::internal("too many live handles (16777216 on 64-bit platforms, 65536 on 32-bit ones)")
+}
+
+/// The process-wide handle for one account, created on first use: every later call in this
+/// process with the same api_url, client_id and client_secret returns the same handle, so its
+/// token, its options and its kept-alive connection outlive a PHP request in a PHP-FPM worker
+/// (the recommended way under PHP-FPM), and every caller in the process shares one token.
+///
+/// Arguments as for flx_client_new (validated the same way, copied on first use). The handle is
+/// found by api_url (with or without its trailing slash), client_id and a keyed digest of the
+/// client_secret: the secret is kept once, by the handle, and never used as a key in clear.
+///
+/// Returns the handle, or NULL on error: FLX_ERR_INVALID_ARGUMENT for a bad argument, or when
+/// this process already holds 64 persistent handles (distinct triples): the 65th is refused.
+///
+/// The handle lives until the process exits: flx_client_free on it does nothing (so bindings
+/// may free every handle in their destructors), and flx_client_clear forgets the token for every
+/// user of the handle. Options set on it stay set for every later user; setting an option to
+/// the value it already has costs nothing (the connection is kept). A log callback set on it
+/// stays until replaced: remove it (NULL) before its `user` pointer becomes invalid.
+/// After fork() the child's handle is the same value and behaves like any handle after fork:
+/// it opens its own connections and never waits on a parent's request.
+#[no_mangle]
+pub extern "C" fn flx_client_persistent(api_url: *const c_char, client_id: *const c_char, client_secret: *const c_char) -> *mut FlxClient {
+    guard(std::ptr::null_mut(), || {
+        let api_url = str_arg(api_url, "api_url", MAX_ARG_BYTES)?;
+        let client_id = str_arg(client_id, "client_id", MAX_ARG_BYTES)?;
+        let client_secret = str_arg(client_secret, "client_secret", MAX_ARG_BYTES)?;
+        let endpoint = crate::transport::Endpoint::parse(api_url)?;
+        let key = persistent::Key::new(endpoint.base(), client_id, client_secret);
+        if let Some(h) = persistent::lookup(&key) {
+            return Ok(h as *mut FlxClient);
+        }
+        persistent::check_room()?;
+        let client = Client::new(api_url, client_id, client_secret)?;
+        let fresh = CLIENTS.insert_persistent(client).map_err(|_| too_many_handles())?;
+        match persistent::insert(key, fresh) {
+            Ok(h) if h == fresh => Ok(fresh as *mut FlxClient),
+            other => {
+                // Another thread registered this account first, or the registry filled up: this
+                // handle was never handed out. Its entry is dropped here, like a freed one.
+                drop(CLIENTS.remove(fresh));
+                other.map(|h| h as *mut FlxClient)
+            }
+        }
     })
 }
 
@@ -212,7 +263,9 @@ pub extern "C" fn flx_client_set_option(c: *mut FlxClient, name: *const c_char, 
 
 /// Release a client: its token and its client_secret (overwritten with zeros) are dropped, at
 /// once or, if other threads are inside calls on the handle, when the last of them returns.
-/// NULL is a no-op that leaves this thread's last error alone. Freeing a handle twice, or a
+/// NULL is a no-op that leaves this thread's last error alone, and a handle from
+/// flx_client_persistent is a no-op that succeeds (it lives as long as the process; its token
+/// and options stay for the next user). Freeing a handle twice, or a
 /// value that is not a live handle, is a no-op that sets FLX_ERR_INVALID_ARGUMENT
 /// ("… (double free, or not from flx_client_new)") as this thread's last error.
 #[no_mangle]
@@ -221,6 +274,9 @@ pub extern "C" fn flx_client_free(c: *mut FlxClient) {
         return; // a no-op: this thread's last error stays as it was
     }
     guard((), || {
+        if CLIENTS.get(c as usize).is_some_and(|r| r.is_persistent()) {
+            return Ok(()); // documented: a persistent handle is never released
+        }
         let entry = CLIENTS
             .remove(c as usize)
             .ok_or_else(|| Error::invalid("flx_client_free: client handle is not a live FlxClient (double free, or not from flx_client_new)"))?;

@@ -42,6 +42,8 @@ const REUSE_AFTER: usize = 1024;
 /// What a slot holds: the value with the generation it was issued under.
 pub struct Entry<T> {
     generation: usize,
+    /// Inserted with insert_persistent: the C surface never removes it (flx_client_persistent).
+    persistent: bool,
     pub value: T,
 }
 
@@ -73,6 +75,11 @@ impl<T> std::ops::Deref for Ref<T> {
 }
 
 impl<T> Ref<T> {
+    /// Whether the entry was inserted with [`Table::insert_persistent`].
+    pub fn is_persistent(&self) -> bool {
+        self.0.as_ref().is_some_and(|e| e.persistent)
+    }
+
     /// The entry itself, kept alive independently of this guard.
     pub fn to_arc(&self) -> Arc<Entry<T>> {
         Arc::clone(self.0.as_ref().expect("a Ref holds an entry"))
@@ -137,6 +144,15 @@ impl<T: Send + Sync + 'static> Table<T> {
 
     /// Store `value` and return its handle (never 0).
     pub fn insert(&'static self, value: T) -> Result<usize, Full> {
+        self.insert_entry(value, false)
+    }
+
+    /// Like insert, with the entry's persistent flag set (see Ref::is_persistent).
+    pub fn insert_persistent(&'static self, value: T) -> Result<usize, Full> {
+        self.insert_entry(value, true)
+    }
+
+    fn insert_entry(&'static self, value: T, persistent: bool) -> Result<usize, Full> {
         let mut w = self.lock_writer();
         let (index, generation) = if w.freed.len() > REUSE_AFTER || w.fresh >= MAX_SLOTS {
             w.freed.pop_front().ok_or(Full)?
@@ -147,7 +163,7 @@ impl<T: Send + Sync + 'static> Table<T> {
             (index, 1)
         };
         let slot = self.slot(index).expect("slot exists once grown");
-        slot.store(Some(Arc::new(Entry { generation, value })));
+        slot.store(Some(Arc::new(Entry { generation, persistent, value })));
         Ok(generation << SLOT_BITS | index)
     }
 

@@ -15,6 +15,7 @@ pub mod fork;
 pub mod handles;
 pub mod log;
 pub mod options;
+pub mod persistent;
 pub mod redact;
 pub mod secret;
 pub mod session;

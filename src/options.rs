@@ -92,6 +92,23 @@ pub const OPTION_NAMES: &[&str] = &[
 ];
 
 impl Options {
+    /// Whether a transport built from `self` is the one `other` would build: same timeouts,
+    /// proxy setting, user agent and extra CA certificates (compared by content, as ca_file is
+    /// read again each time it is set). Setting an option to the value it has then keeps the
+    /// transport and its kept-alive connection.
+    pub fn same_transport(&self, other: &Options) -> bool {
+        let same_certs = match (&self.ca_certs, &other.ca_certs) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || (a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.der() == y.der())),
+            _ => false,
+        };
+        self.connect_timeout_ms == other.connect_timeout_ms
+            && self.timeout_ms == other.timeout_ms
+            && self.proxy == other.proxy
+            && self.user_agent == other.user_agent
+            && same_certs
+    }
+
     /// Set one option from its string form. On error nothing changes.
     pub fn set(&mut self, name: &str, value: &str) -> Result<Affects> {
         match name {
@@ -262,6 +279,30 @@ mod tests {
         }
         assert_eq!(o.timeout_ms, 15000);
         assert_eq!(o.max_retries, 2);
+    }
+
+    #[test]
+    fn the_same_value_keeps_the_transport_and_another_does_not() {
+        let base = Options::default();
+        for (name, same, other) in [
+            ("timeout_ms", "15000", "14999"),
+            ("connect_timeout_ms", "5000", "5001"),
+            ("proxy", "", "none"),
+            ("user_agent", "", "pos/1"),
+            ("ca_file", "", "/nonexistent"),
+        ] {
+            let mut o = base.clone();
+            assert_eq!(o.set(name, same).unwrap(), Affects::Transport, "{name}");
+            assert!(o.same_transport(&base), "{name}={same:?} is the value it had");
+            if let Ok(Affects::Transport) = o.set(name, other) {
+                assert!(!o.same_transport(&base), "{name}={other:?} is a change");
+            }
+        }
+        let mut a = base.clone();
+        a.set("proxy", "http://127.0.0.1:3128").unwrap();
+        let mut b = a.clone();
+        b.set("proxy", " http://127.0.0.1:3128 ").unwrap();
+        assert!(a.same_transport(&b));
     }
 
     #[test]
