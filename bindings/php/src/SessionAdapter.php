@@ -33,6 +33,16 @@ use Flexiti\Auth\Exception\SessionException;
  * (missing pieces, corrupt JSON, created in the future) counts as no token: a new one is
  * requested and overwrites it, as the guide does when FlxOauthToken is empty. When the request
  * fails, the exception propagates and the session is left as it was.
+ *
+ * Over a persistent client (TokenClient::persistent(), the PHP-FPM setup) the token is the
+ * merchant's, shared by every shopper the worker serves, so the session is never its source:
+ *  - nothing is imported from the session: an empty, expired or foreign session neither clears
+ *    nor replaces the shared token (one shopper cannot drop or roll back everybody's token);
+ *  - after each successful call the shared token is mirrored into the session under the guide's
+ *    keys, for code that still reads FlxOauthToken & co.;
+ *  - clear() (a shopper's logout) removes the three values from that session only; the shared
+ *    token stays. To forget the shared token itself, call the client's clear().
+ * lastImportProblem() is then always null.
  */
 final class SessionAdapter
 {
@@ -121,10 +131,15 @@ final class SessionAdapter
         return $token;
     }
 
-    /** Forget the token, in the client and in the session (e.g. at logout). */
+    /**
+     * Forget the token, in the client and in the session (e.g. at logout). Over a persistent
+     * client, only in the session: the shared token stays for the other sessions.
+     */
     public function clear(): void
     {
-        $this->client->clear();
+        if (!$this->client->isPersistent()) {
+            $this->client->clear();
+        }
         foreach ($this->keys as $key) {
             $this->write($key, null);
         }
@@ -141,6 +156,9 @@ final class SessionAdapter
     private function import(): void
     {
         $this->lastImportProblem = null;
+        if ($this->client->isPersistent()) {
+            return; // the shared token is the source: see the class comment
+        }
         $token = $this->read($this->keys['token']);
         $createdAt = $this->read($this->keys['created_at']);
         $expiresIn = $this->read($this->keys['expires_in']);

@@ -41,6 +41,10 @@ use Flexiti\Auth\Exception\LibraryLoadException;
  * One instance holds one token (one user session: see SessionAdapter). It cannot be cloned or
  * serialised; keep the session JSON (exportSession) instead. The secret and session JSON are
  * #[\SensitiveParameter]s: PHP 8.2+ leaves them out of stack traces.
+ *
+ * Under PHP-FPM, prefer TokenClient::persistent(): the process-wide handle of the account, whose
+ * token, options and kept-alive connection outlive the request (the worker's next request finds
+ * the token with no request to Flexiti and no new connection). See persistent().
  */
 final class TokenClient
 {
@@ -60,6 +64,12 @@ final class TokenClient
 
     /** @var \FFI\CData|null the FlxClient*, freed by the destructor */
     private $handle = null;
+
+    /** The handle is the process-wide one of flx_client_persistent (the library never frees it). */
+    private bool $persistent = false;
+
+    /** Set by persistent() for the constructor it calls (PHP has no second constructor). */
+    private static bool $openPersistent = false;
 
     private string $apiUrl;
 
@@ -93,6 +103,8 @@ final class TokenClient
      */
     public function __construct(string $apiUrl, string $clientId, #[\SensitiveParameter] string $clientSecret, array $options = [])
     {
+        $persistent = self::$openPersistent;
+        self::$openPersistent = false;
         self::assertNoNul('api_url', $apiUrl);
         self::assertNoNul('client_id', $clientId);
         self::assertNoNul('client_secret', $clientSecret);
@@ -148,7 +160,9 @@ final class TokenClient
         }
 
         [$this->ffi] = Library::load($options['library'] ?? null, $options['header'] ?? null);
-        $handle = $this->ffi->flx_client_new($apiUrl, $clientId, $clientSecret);
+        $handle = $persistent
+            ? $this->ffi->flx_client_persistent($apiUrl, $clientId, $clientSecret)
+            : $this->ffi->flx_client_new($apiUrl, $clientId, $clientSecret);
         if ($handle === null) {
             throw $this->lastError();
         }
@@ -171,7 +185,10 @@ final class TokenClient
             }
         } catch (\Throwable $e) {
             // A constructor that throws gets no destructor call.
-            $this->ffi->flx_client_free($handle);
+            if ($capture && $persistent) {
+                $this->ffi->flx_client_set_option($handle, 'log_file', '');
+            }
+            $this->ffi->flx_client_free($handle); // a no-op for a persistent handle
             if ($this->logReader !== null) {
                 fclose($this->logReader);
                 $this->logReader = null;
@@ -182,6 +199,7 @@ final class TokenClient
             throw $e;
         }
         $this->handle = $handle;
+        $this->persistent = $persistent;
         $this->apiUrl = $apiUrl;
         $this->clientId = $clientId;
         $this->logger = $logger;
@@ -196,12 +214,57 @@ final class TokenClient
         }
     }
 
+    /**
+     * The process-wide client of this account (flx_client_persistent): the recommended way under
+     * PHP-FPM. Every call in the same process (an FPM worker serves many requests) with the same
+     * api_url, client_id and secret uses one library handle, so its token, options and kept-alive
+     * connection outlive the request: the worker's next request gets the token with no request to
+     * Flexiti and no new connection. Each call returns a new TokenClient object over that handle;
+     * destroying it releases nothing in the library.
+     *
+     *     $client = TokenClient::persistent($apiUrl, $clientId, $clientSecret, ['timeout_ms' => 10000]);
+     *     $bearer = $client->getAccessToken(true);    // price calculator: usually no request at all
+     *
+     * $options are set on the shared handle on every call (a value it already has costs nothing,
+     * the connection stays) and stay set for the process's later users. The token is the
+     * merchant's, shared by every user session of the process: clear() forgets it for all of them,
+     * importSession() replaces it for all of them, and SessionAdapter over a persistent client
+     * only mirrors the shared token into the session (see SessionAdapter). "logger"/"log_drain"
+     * capture the library's lines while this object lives. At most 64 accounts per process; the
+     * 65th throws InvalidArgumentException.
+     *
+     * @param array<string, mixed> $options as for the constructor
+     *
+     * @throws InvalidArgumentException empty or malformed arguments, unknown option, bad value,
+     *                                  more than 64 accounts in this process
+     * @throws LibraryLoadException     the library cannot be found or loaded
+     */
+    public static function persistent(string $apiUrl, string $clientId, #[\SensitiveParameter] string $clientSecret, array $options = []): TokenClient
+    {
+        self::$openPersistent = true;
+        try {
+            return new self($apiUrl, $clientId, $clientSecret, $options);
+        } finally {
+            self::$openPersistent = false;
+        }
+    }
+
+    /** True for a client from persistent(): its handle, token and options are the process's. */
+    public function isPersistent(): bool
+    {
+        return $this->persistent;
+    }
+
     public function __destruct()
     {
         if ($this->handle !== null) {
             $handle = $this->handle;
             $this->handle = null;
-            $this->ffi->flx_client_free($handle); // closes the log file
+            if ($this->persistent && $this->logPath !== null) {
+                // The shared handle outlives this object: stop it writing to our private file.
+                $this->ffi->flx_client_set_option($handle, 'log_file', '');
+            }
+            $this->ffi->flx_client_free($handle); // closes the log file; a no-op when persistent
         }
         if ($this->logReader !== null) {
             $reader = $this->logReader;
@@ -503,7 +566,7 @@ final class TokenClient
     /** @return array<string, string> what var_dump() shows: no handle, no secret */
     public function __debugInfo(): array
     {
-        return ['apiUrl' => $this->apiUrl ?? '', 'clientId' => $this->clientId ?? ''];
+        return ['apiUrl' => $this->apiUrl ?? '', 'clientId' => $this->clientId ?? '', 'persistent' => $this->persistent];
     }
 
     /**
