@@ -45,6 +45,7 @@ class LibraryLoadError(OSError):
 _PROTOTYPES = [
     ("flx_version", ctypes.c_char_p, []),
     ("flx_client_new", ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]),
+    ("flx_client_persistent", ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]),
     ("flx_client_set_option", ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]),
     ("flx_client_free", None, [ctypes.c_void_p]),
     ("flx_get_token", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_bool]),

@@ -55,6 +55,10 @@ _FLX_LOG_ON = {"error", "1", "warn", "warning", "2", "info", "3", "debug", "4"}
 _leaked_callbacks: List[Any] = []
 # Per thread: a KeyboardInterrupt or SystemExit raised in a log handler during a library call.
 _pending = threading.local()
+# The Client of each persistent native handle (flx_client_persistent), by pointer: one per
+# account and process, never closed. Keyed by the library's pointer, so no secret is a key here.
+_persistent_clients: "Dict[int, Client]" = {}
+_persistent_lock = threading.Lock()
 # Handles with a log callback, for the interpreter-exit hook (_stop_logging_at_exit).
 _logging_handles: "weakref.WeakSet[_Handle]" = weakref.WeakSet()
 _exiting = False
@@ -246,11 +250,12 @@ class _Handle:
     used once freed. It also keeps the log callback alive for as long as the native client may
     call it."""
 
-    __slots__ = ("_lib", "_ptr", "_cond", "_users", "_log_callback", "__weakref__")
+    __slots__ = ("_lib", "_ptr", "_cond", "_users", "_log_callback", "_persistent", "__weakref__")
 
-    def __init__(self, lib: ctypes.CDLL, ptr: int) -> None:
+    def __init__(self, lib: ctypes.CDLL, ptr: int, persistent: bool = False) -> None:
         self._lib = lib
         self._ptr: Optional[int] = ptr
+        self._persistent = persistent
         self._cond = threading.Condition(threading.Lock())
         self._users = 0
         self._log_callback: Any = None
@@ -300,7 +305,10 @@ class _Handle:
 
     def close(self, wait: bool = True) -> None:
         """Free the handle once no call is using it. New calls are refused at once. With
-        wait=False (garbage collection) a handle still in use by another thread is left alone."""
+        wait=False (garbage collection) a handle still in use by another thread is left alone.
+        A persistent handle is never closed: it belongs to the process."""
+        if self._persistent:
+            return
         with self._cond:
             ptr = self._ptr
             if ptr is None:
@@ -331,6 +339,16 @@ def _finalize(handle: _Handle) -> None:
         pass
 
 
+def _check_logger(logger: Union[logging.Logger, str, None]) -> logging.Logger:
+    if logger is None:
+        return logging.getLogger(LOGGER_NAME)
+    if isinstance(logger, str):
+        return logging.getLogger(logger)
+    if not isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
+        raise InvalidArgumentError(f"logger must be a logging.Logger or a name, not {type(logger).__name__}")
+    return logger  # type: ignore[return-value]
+
+
 class Client:
     """One Flexiti account's access token, obtained and kept valid by the native library.
 
@@ -357,12 +375,7 @@ class Client:
         log_level: Optional[LogLevel] = None,
         **options: OptionValue,
     ) -> None:
-        if logger is None:
-            logger = logging.getLogger(LOGGER_NAME)
-        elif isinstance(logger, str):
-            logger = logging.getLogger(logger)
-        elif not isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
-            raise InvalidArgumentError(f"logger must be a logging.Logger or a name, not {type(logger).__name__}")
+        logger = _check_logger(logger)
         url_b = _c_string(api_url, "api_url")
         id_b = _c_string(client_id, "client_id")
         secret_b = _c_string(client_secret, "client_secret")
@@ -370,24 +383,82 @@ class Client:
         ptr = lib.flx_client_new(url_b, id_b, secret_b)
         if not ptr:
             _raise_last_error(lib, "flx_client_new")
+        self._setup(lib, _Handle(lib, ptr), api_url, client_id)
+        try:
+            self._configure(logger, log_level, options)
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def persistent(
+        cls,
+        api_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        logger: Union[logging.Logger, str, None] = None,
+        log_level: Optional[LogLevel] = None,
+        **options: OptionValue,
+    ) -> "Client":
+        """The process-wide client of one account (``flx_client_persistent``): every call in this
+        process with the same api_url, client_id and client_secret returns the same Client, over
+        one native handle, so its token, options and kept-alive connection are shared by every
+        caller and outlive each of them (a worker process serving many jobs asks Flexiti once).
+
+        Options and ``log_level`` are set on each call (a value the client already has costs
+        nothing: the connection stays) and stay set for later callers; ``logger`` (when given)
+        replaces the client's logger. :meth:`close` (and leaving a ``with`` block) does nothing:
+        the client belongs to the process. :meth:`clear` forgets the token for every caller.
+        After ``os.fork()`` the child's client opens its own connections. At most 64 accounts per
+        process: the 65th raises InvalidArgumentError."""
+        url_b = _c_string(api_url, "api_url")
+        id_b = _c_string(client_id, "client_id")
+        secret_b = _c_string(client_secret, "client_secret")
+        checked = None if logger is None else _check_logger(logger)
+        lib = _native.load()
+        with _persistent_lock:
+            ptr = lib.flx_client_persistent(url_b, id_b, secret_b)
+            if not ptr:
+                _raise_last_error(lib, "flx_client_persistent")
+            client = _persistent_clients.get(ptr)
+            if client is None:
+                client = cls.__new__(cls)
+                client._setup(lib, _Handle(lib, ptr, persistent=True), api_url, client_id)
+                client._configure(checked or logging.getLogger(LOGGER_NAME), log_level, options)
+                _persistent_clients[ptr] = client
+                return client
+        if checked is not None and checked is not client._logger:
+            client._logger = checked
+            client._handle.set_log_callback(_log_callback(checked))
+        if log_level is not None:
+            client.set_log_level(log_level)
+        for name, value in options.items():
+            client.set_option(name, value)
+        return client
+
+    def _setup(self, lib: ctypes.CDLL, handle: _Handle, api_url: str, client_id: str) -> None:
         self._lib = lib
-        self._handle = _Handle(lib, ptr)
+        self._handle = handle
         self._finalizer = weakref.finalize(self, _finalize, self._handle)
         self._finalizer.atexit = False
         self._api_url = api_url
         self._client_id = client_id
-        self._logger: logging.Logger = logger  # type: ignore[assignment]
-        try:
-            self._handle.set_log_callback(_log_callback(self._logger))
-            if log_level is not None:
-                self.set_log_level(log_level)
-            elif os.environ.get("FLX_LOG", "").strip().lower() not in _FLX_LOG_ON:
-                self.set_log_level()
-            for name, value in options.items():
-                self.set_option(name, value)
-        except BaseException:
-            self.close()
-            raise
+
+    def _configure(self, logger: logging.Logger, log_level: Optional[LogLevel], options: Dict[str, OptionValue]) -> None:
+        self._logger: logging.Logger = logger
+        self._handle.set_log_callback(_log_callback(self._logger))
+        if log_level is not None:
+            self.set_log_level(log_level)
+        elif os.environ.get("FLX_LOG", "").strip().lower() not in _FLX_LOG_ON:
+            self.set_log_level()
+        for name, value in options.items():
+            self.set_option(name, value)
+
+    @property
+    def is_persistent(self) -> bool:
+        """True for the process-wide client of :meth:`Client.persistent`."""
+        return self._handle._persistent
 
     # ---- lifetime ---------------------------------------------------------------------------
 
