@@ -257,20 +257,43 @@ public:
         }
     }
 
+    /** The process-wide client of one account (flx_client_persistent): every call in this
+     *  process with the same api_url, client_id and client_secret wraps the same handle, so its
+     *  token, options and kept-alive connection are shared by every Client made this way and
+     *  outlive each of them (destroying one releases nothing). Options set through any of them
+     *  stay set for all; a value the handle already has costs nothing (the connection stays).
+     *  A log callback set through one is removed when that Client is destroyed (the handle
+     *  outlives it); while it lives it is the handle's callback for every caller.
+     *  Throws InvalidArgumentError for a bad argument, or when the process already holds 64
+     *  persistent handles (the 65th account is refused). */
+    static Client persistent(const std::string& api_url, const std::string& client_id, const std::string& client_secret) {
+        FlxClient* handle = flx_client_persistent(detail::c_arg(api_url, "api_url"), detail::c_arg(client_id, "client_id"),
+                                                  detail::c_arg(client_secret, "client_secret"));
+        if (!handle) {
+            detail::throw_last_error("flx_client_persistent");
+        }
+        return Client(handle, true);
+    }
+
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
     /** The moved-from Client holds no handle afterwards. */
-    Client(Client&&) noexcept = default;
+    Client(Client&& other) noexcept
+        : persistent_(other.persistent_), log_(std::move(other.log_)), handle_(std::move(other.handle_)) {}
     /** Frees this Client's handle, then takes the other's (and its log callback). */
     Client& operator=(Client&& other) noexcept {
         if (this != &other) {
-            handle_.reset();  // the old handle goes before the callback it may still call
+            release();  // the old handle goes before the callback it may still call
+            persistent_ = other.persistent_;
             log_ = std::move(other.log_);
             handle_ = std::move(other.handle_);
         }
         return *this;
     }
-    ~Client() = default;  // handle_ is declared last: freed before log_
+    ~Client() { release(); }  // the handle is released (or its callback removed) before log_ goes
+
+    /** True for a Client from persistent(): its handle is the process's. */
+    bool is_persistent() const noexcept { return persistent_; }
 
     /** Set an option from its string form (see flx_client_set_option): expiration_threshold_secs,
      *  connect_timeout_ms, timeout_ms, max_retries, token_path, scope, proxy, ca_file, user_agent,
@@ -433,6 +456,17 @@ public:
     FlxClient* native_handle() const noexcept { return handle_.get(); }
 
 private:
+    Client(FlxClient* handle, bool persistent) : persistent_(persistent), handle_(handle) {}
+
+    /** flx_client_free (a no-op for a persistent handle, whose log callback is removed instead:
+     *  the handle outlives this Client and its callback). */
+    void release() noexcept {
+        if (handle_ && persistent_ && log_) {
+            flx_client_set_log_callback(handle_.get(), nullptr, nullptr);
+        }
+        handle_.reset();
+    }
+
     FlxClient* live(const char* method) const {
         if (!handle_) {
             throw InvalidArgumentError(std::string("flexiti::Client::") + method + " on a moved-from Client");
@@ -451,6 +485,7 @@ private:
         }
     }
 
+    bool persistent_ = false;
     // On the heap: the handle keeps its address as the callback's `user` pointer across moves.
     std::unique_ptr<LogCallback> log_;
     std::unique_ptr<FlxClient, detail::ClientFree> handle_;

@@ -759,6 +759,47 @@ void test_request_refusals() {
     CHECK(contains(big.message, "max_response_bytes"));
     c.set_option("max_response_bytes", 9000000);
     CHECK_EQ(c.request("GET", "api/oversize/9000000").body.size(), size_t{9000000});
+void test_persistent() {
+    const auto& s = *g_server;
+    std::string access;
+    FlxClient* handle = nullptr;
+    {
+        flexiti::Client a = flexiti::Client::persistent(s.url(), kClientId, kSecret);
+        CHECK(a.is_persistent());
+        a.clear();  // the handle lives as long as this process
+        a.set_option("max_retries", 0);
+        access = a.access_token();
+        handle = a.native_handle();
+        std::vector<std::string> lines;
+        a.set_log_callback([&lines](std::int32_t, std::string_view line) { lines.emplace_back(line); });
+        a.set_option("log_level", "info");
+        a.access_token(true);
+    }  // destroyed: the handle stays, its callback (which captured `lines`) is removed
+
+    flexiti::Client b = flexiti::Client::persistent(s.url(), kClientId, kSecret);
+    CHECK(b.native_handle() == handle);
+    CHECK_EQ(b.access_token(true), access);  // the token outlived the first Client: no request
+    CHECK_EQ(s.token_requests(), 1LL);
+    std::string refreshed = b.access_token();  // logs an info line: no callback of a dead Client
+    CHECK(refreshed != access);
+    std::string reqs = s.requests();
+    std::vector<long long> ids;
+    for (size_t at = reqs.find("\"connection_id\":"); at != std::string::npos; at = reqs.find("\"connection_id\":", at + 1)) {
+        ids.push_back(json_num(reqs.substr(at), "connection_id"));
+    }
+    CHECK_EQ(ids.size(), size_t{2});
+    CHECK(ids.size() == 2 && ids[0] == ids[1]);  // the refresh reused the kept-alive connection
+    b.set_option("log_level", "off");
+
+    flexiti::Client other = flexiti::Client::persistent(s.url(), kClientId, "another-secret");
+    CHECK(other.native_handle() != handle);
+    flexiti::Client plain = new_client();
+    CHECK(!plain.is_persistent());
+    CHECK(plain.native_handle() != handle);
+    flexiti::Client moved(std::move(b));
+    CHECK(moved.is_persistent());
+    CHECK_EQ(moved.access_token(true), refreshed);
+    EXPECT_THROW(flexiti::InvalidArgumentError, flexiti::Client::persistent("ftp://x/", kClientId, kSecret));
 }
 
 int run_all() {
@@ -783,6 +824,7 @@ int run_all() {
             {"request: the current token, body, headers, statuses", test_request_carries_the_current_token},
             {"request: invalid_token resend, revocation, retries", test_request_invalid_token_and_retries},
             {"request: refused arguments, oversized answers", test_request_refusals},
+            {"persistent: one handle per account, outlives each Client", test_persistent},
         };
         for (const auto& test : tests) {
             const char* name = test.first;
