@@ -218,7 +218,8 @@ pub extern "C" fn flx_client_persistent(api_url: *const c_char, client_id: *cons
         persistent::check_room()?;
         let client = Client::new(api_url, client_id, client_secret)?;
         let fresh = CLIENTS.insert_persistent(client).map_err(|_| too_many_handles())?;
-        match persistent::insert(key, fresh) {
+        let keep = CLIENTS.get(fresh).map(|r| Box::new(r.to_arc()) as persistent::Keep).ok_or_else(|| Error::internal("a new handle is not in the table"))?;
+        match persistent::insert(key, fresh, keep) {
             Ok(h) if h == fresh => Ok(fresh as *mut FlxClient),
             other => {
                 // Another thread registered this account first, or the registry filled up: this

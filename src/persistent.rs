@@ -59,7 +59,11 @@ impl Key {
     }
 }
 
-type Entries = Vec<(Key, usize)>;
+/// A strong reference to what a handle names, so it is never dropped (and memory checkers see
+/// it as reachable through a pointer to its start).
+pub type Keep = Box<dyn std::any::Any + Send + Sync>;
+
+type Entries = Vec<(Key, usize, Keep)>;
 
 struct Registry(Mutex<Entries>);
 
@@ -90,7 +94,7 @@ impl ForkLock for Registry {
 
 /// The handle registered under `key`, if any.
 pub fn lookup(key: &Key) -> Option<usize> {
-    entries().iter().find(|(k, _)| k == key).map(|(_, h)| *h)
+    entries().iter().find(|(k, _, _)| k == key).map(|(_, h, _)| *h)
 }
 
 /// Refuse early when the registry is full (before a client is built for nothing).
@@ -103,15 +107,15 @@ pub fn check_room() -> Result<()> {
 
 /// Register `handle` under `key`. When another thread registered one for the same key first,
 /// that one is returned (the caller then drops its own). Refused when the registry is full.
-pub fn insert(key: Key, handle: usize) -> Result<usize> {
+pub fn insert(key: Key, handle: usize, keep: Keep) -> Result<usize> {
     let mut entries = entries();
-    if let Some((_, h)) = entries.iter().find(|(k, _)| *k == key) {
+    if let Some((_, h, _)) = entries.iter().find(|(k, _, _)| *k == key) {
         return Ok(*h);
     }
     if entries.len() >= MAX_PERSISTENT {
         return Err(full());
     }
-    entries.push((key, handle));
+    entries.push((key, handle, keep));
     Ok(handle)
 }
 
