@@ -118,6 +118,12 @@ final class TokenServer
         $this->control('POST', '_control/expire');
     }
 
+    /** @return array{connections: int, token_requests: int, open_connections: int, token_connections: int, uptime_ms: int} */
+    public function stats(): array
+    {
+        return $this->control('GET', '_control/stats');
+    }
+
     /** @return array{access_tokens: list<string>, refresh_tokens: list<string>} */
     public function issued(): array
     {
