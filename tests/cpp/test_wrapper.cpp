@@ -759,6 +759,8 @@ void test_request_refusals() {
     CHECK(contains(big.message, "max_response_bytes"));
     c.set_option("max_response_bytes", 9000000);
     CHECK_EQ(c.request("GET", "api/oversize/9000000").body.size(), size_t{9000000});
+}
+
 void test_persistent() {
     const auto& s = *g_server;
     std::string access;
