@@ -773,7 +773,7 @@ void test_persistent() {
         access = a.access_token();
         handle = a.native_handle();
         std::vector<std::string> lines;
-        a.set_log_callback([&lines](std::int32_t, std::string_view line) { lines.emplace_back(line); });
+        a.set_log_callback([&lines](std::int32_t, const std::string& line) { lines.push_back(line); });
         a.set_option("log_level", "info");
         a.access_token(true);
     }  // destroyed: the handle stays, its callback (which captured `lines`) is removed
