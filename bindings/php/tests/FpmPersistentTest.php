@@ -155,8 +155,11 @@ final class FpmPersistentTest extends TokenServerTestCase
 
     /**
      * Every token a request handed out was issued by the server, and had not been replaced when
-     * the request began: the request whose refresh replaced it (the one that handed out its
-     * successor after sending the refresh) had not ended yet.
+     * the request began: the request whose refresh replaced it had not ended yet.
+     *
+     * Which request sent which token request: a worker serves one request at a time, so its token
+     * requests (the server's records with its user agent, in arrival order) belong, in order, to
+     * its answers that sent any (each sent `requests_sent` of them).
      *
      * @param list<array<string, mixed>> $answers
      * @param list<array<string, mixed>> $requests the server's records
@@ -164,32 +167,32 @@ final class FpmPersistentTest extends TokenServerTestCase
     private static function assertHandedOutTokensWereIssuedAndNotReplaced(array $answers, array $requests): void
     {
         $issued = self::server()->issued();
-        $refreshOf = array_combine($issued['access_tokens'], $issued['refresh_tokens']);
-        // The successful requests issued the tokens in order: pair each with what it replaced.
-        $successor = [];
-        $i = 0;
-        $accessOf = array_flip($issued['refresh_tokens']);
+        $accessOfRefresh = array_combine($issued['refresh_tokens'], $issued['access_tokens']);
+        $isIssued = array_flip($issued['access_tokens']);
+        $records = [];
         foreach ($requests as $r) {
-            if ($r['status'] !== 200) {
-                continue;
-            }
-            $new = $issued['access_tokens'][$i++];
-            if ($r['form']['grant_type'] === 'refresh_token') {
-                $successor[$issued['access_tokens'][$accessOf[$r['form']['refresh_token']]]] = [$new, self::userAgent($r)];
-            }
+            $records[self::userAgent($r)][] = $r;
         }
-        // When each replacement was in the refreshing worker's hands: the end of its request.
         $replacedAt = [];
-        foreach ($successor as $old => [$new, $agent]) {
-            foreach ($answers as $a) {
-                if ($a['access_token'] === $new && $a['requests_sent'] > 0 && "fpm-worker-{$a['pid']}" === $agent) {
-                    $replacedAt[$old] = $a['end'];
+        foreach (self::byWorker($answers) as $pid => $list) {
+            $mine = $records["fpm-worker-$pid"] ?? [];
+            $next = 0;
+            foreach ($list as $a) {
+                for ($k = 0; $k < $a['requests_sent']; $k++) {
+                    self::assertArrayHasKey($next, $mine, "worker $pid: every token request it counted reached the server");
+                    $r = $mine[$next++];
+                    if ($r['form']['grant_type'] === 'refresh_token' && $r['status'] === 200) {
+                        // Its token was replaced once this request had the new one: by its end.
+                        $old = $accessOfRefresh[$r['form']['refresh_token']] ?? null;
+                        self::assertNotNull($old, 'a refresh with a refresh token the server issued');
+                        $replacedAt[$old] = min($replacedAt[$old] ?? INF, $a['end']);
+                    }
                 }
             }
-            self::assertArrayHasKey($old, $replacedAt, 'the request that refreshed a token is among the answers');
+            self::assertSame(count($mine), $next, "worker $pid: the server saw no token request it did not count");
         }
         foreach ($answers as $a) {
-            self::assertArrayHasKey($a['access_token'], $refreshOf, 'a token the server issued');
+            self::assertArrayHasKey($a['access_token'], $isIssued, 'a token the server issued');
             if (isset($replacedAt[$a['access_token']])) {
                 self::assertLessThan(
                     $replacedAt[$a['access_token']],
