@@ -23,7 +23,7 @@ OUT=${PLATFORMS_BUILD_DIR:-$ROOT/build/platforms}
 ZIG_TARGET_DIR=${ZIG_TARGET_DIR:-$ROOT/target/zig}
 TOKEN_SERVER=${FLX_TOKEN_SERVER:-$ROOT/target/debug/flexiti-token-server}
 GLIBC_FLOOR=2.17
-ALL_PLATFORMS=(linux-x86_64 linux-i686 linux-aarch64 windows-x86_64)
+ALL_PLATFORMS=(linux-x86_64 linux-i686 linux-aarch64 windows-x86_64 windows-i686)
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n1)
 SOVERSION=${VERSION%%.*}
 BLOCKED=3
@@ -54,14 +54,21 @@ platform_info() {
         P_CPU="ARMv8-A, 64-bit (AArch64)" ;;
     windows-x86_64)
         P_RUST=x86_64-pc-windows-gnu; P_ZIG=; P_OS=windows
-        P_CC=x86_64-w64-mingw32-gcc; P_APT=(gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine64)
-        P_RUN=(wine)
+        P_CC=x86_64-w64-mingw32-gcc; P_APT=(gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 wine64 llvm lld clang)
+        P_RUN=(wine); P_WINEARCH=win64; P_MACHINE=x64; P_DLLTOOL_M=i386:x86-64; P_MSVC=x86_64-pc-windows-msvc
         P_MIN_OS="Windows 10 / Server 2016 or newer, 64-bit (Rust's std imports ProcessPrng)"
         P_CPU="x86-64" ;;
+    windows-i686)
+        P_RUST=i686-pc-windows-gnu; P_ZIG=; P_OS=windows
+        P_CC=i686-w64-mingw32-gcc; P_APT=(gcc-mingw-w64-i686 binutils-mingw-w64-i686 wine32:i386 llvm lld clang)
+        P_RUN=(wine); P_WINEARCH=win32; P_MACHINE=x86; P_DLLTOOL_M=i386; P_MSVC=i686-pc-windows-msvc
+        P_MIN_OS="Windows 10 or newer: 32-bit Windows 10, and 32-bit processes on 64-bit Windows (Rust's std imports ProcessPrng)"
+        P_CPU="i686 with SSE2 (Pentium 4 / Athlon 64 or newer)" ;;
     *) say "unknown platform '$P' (known: ${ALL_PLATFORMS[*]})"; exit 2 ;;
     esac
     P_DIR=$OUT/$P
     P_PKG=$P_DIR/pkg
+    P_OBJDUMP=${P_CC%-gcc}-objdump
 }
 
 # ---- toolchain -----------------------------------------------------------------------------
@@ -72,9 +79,20 @@ ensure_apt() {
     [ ${#missing[@]} -eq 0 ] && return 0
     command -v apt-get >/dev/null || blocked "$P needs the Debian packages ${missing[*]} and there is no apt-get"
     local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+    # A package of another architecture (wine32:i386) needs that architecture enabled first.
+    for p in "${missing[@]}"; do
+        case $p in *:*)
+            dpkg --print-foreign-architectures | grep -qx "${p##*:}" && continue
+            say "enabling the ${p##*:} architecture (dpkg --add-architecture ${p##*:})"
+            $sudo dpkg --add-architecture "${p##*:}" || blocked "dpkg --add-architecture ${p##*:} failed" ;;
+        esac
+    done
     say "installing ${missing[*]}"
-    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; } \
-        || blocked "apt-get could not install ${missing[*]}"
+    # A mirror in mid-sync can fail one index (apt-get update exits 100) while the rest is fine:
+    # the install decides.
+    $sudo apt-get update -qq >&2 || say "apt-get update reported errors; trying the install anyway"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+        || blocked "apt-get could not install ${missing[*]} (for wine32:i386, every i386 library must exist in the version of its installed amd64 twin: see PLATFORMS.md, windows-i686)"
 }
 
 ensure_rust_target() {
@@ -181,9 +199,15 @@ EOF
         mkdir -p "$P_PKG/bin"
         install -m 0755 "$rel/flexiti_auth.dll" "$P_PKG/bin/"
         install -m 0644 "$rel/libflexiti_auth.dll.a" "$P_PKG/lib/"
-        # A module-definition file, for MSVC: lib /def:flexiti_auth.def /machine:x64 /out:flexiti_auth.lib
+        # The module-definition file: the DLL's exports by name.
         { echo "LIBRARY flexiti_auth.dll"; echo "EXPORTS"; dll_exports "$P_PKG/bin/flexiti_auth.dll" | sed 's/^/    /'; } \
             >"$P_PKG/lib/flexiti_auth.def"
+        # The MSVC-style import library, made from the .def by LLVM's dlltool (the COFF
+        # short-import-library writer of lld-link and llvm-lib): what `lib /def:... /machine:$P_MACHINE`
+        # would make. On x86 it names each function as cl.exe references a cdecl one (_flx_...),
+        # importing the undecorated name the DLL exports. Deterministic: no timestamps.
+        "$(llvm_tool dlltool)" -m "$P_DLLTOOL_M" -D flexiti_auth.dll -d "$P_PKG/lib/flexiti_auth.def" \
+            -l "$P_PKG/lib/flexiti_auth.lib" || { say "$P: llvm-dlltool could not make flexiti_auth.lib"; return 1; }
         # PHP FFI loads FFI_LIB by name: on Windows that is the DLL.
         sed 's/^#define FFI_LIB "libflexiti_auth\.so"$/#define FFI_LIB "flexiti_auth.dll"/' \
             "$ROOT/include/flexiti_auth_php.h" >"$P_PKG/include/flexiti_auth_php.h"
@@ -194,7 +218,16 @@ EOF
     say "$P: staged in $P_PKG"
 }
 
-dll_exports() { x86_64-w64-mingw32-objdump -p "$1" | awk '/\[Ordinal\/Name Pointer\] Table/ {t=1; next} t && /^\t\[/ {print $NF; next} t {exit}' | LC_ALL=C sort; }
+# llvm_tool NAME: LLVM's NAME (Debian's llvm package: llvm-NAME, or llvm-NAME-<version>).
+llvm_tool() {
+    local t
+    for t in "llvm-$1" $(compgen -c "llvm-$1-" | LC_ALL=C sort -t- -k3 -n -r); do
+        command -v "$t" >/dev/null && { echo "$t"; return 0; }
+    done
+    say "no llvm-$1 (Debian package llvm)"; return 1
+}
+
+dll_exports() { "$P_OBJDUMP" -p "$1" | awk '/\[Ordinal\/Name Pointer\] Table/ {t=1; next} t && /^\t\[/ {print $NF; next} t {exit}' | LC_ALL=C sort; }
 
 write_readme() {
     local link
@@ -204,8 +237,9 @@ write_readme() {
 Programs record the soname libflexiti_auth.so.$SOVERSION: install lib/ as it is (the two links
 included) under /usr/local/lib or beside the program. PHP FFI: include/flexiti_auth_php.h."
     else
-        link="    x86_64-w64-mingw32-gcc -I include app.c lib/libflexiti_auth.dll.a -o app.exe   (MinGW)
-    lib /def:lib\\flexiti_auth.def /machine:x64 /out:flexiti_auth.lib          (MSVC, then link it)
+        link="    cl /I include app.c lib\\flexiti_auth.lib                      (Visual Studio: link.exe takes lib\\flexiti_auth.lib)
+    $P_CC -I include app.c lib/libflexiti_auth.dll.a -o app.exe   (MinGW; it also takes lib/flexiti_auth.lib)
+lib/flexiti_auth.def lists the exports (lib /def:lib\\flexiti_auth.def /machine:$P_MACHINE remakes the .lib).
 Ship bin\\flexiti_auth.dll beside the program. It needs only DLLs that Windows 10 has (no MinGW
 runtime DLL). PHP FFI: include/flexiti_auth_php.h (its FFI_LIB is flexiti_auth.dll)."
     fi
@@ -248,9 +282,9 @@ check_windows_imports() {
     local dll=$P_PKG/bin/flexiti_auth.dll bad=() d
     while read -r d; do
         case " $WINDOWS_SYSTEM_DLLS " in *" $d "*) ;; *) bad+=("$d") ;; esac
-    done < <(x86_64-w64-mingw32-objdump -p "$dll" | sed -n 's/^\tDLL Name: //p' | tr 'A-Z' 'a-z' | sort -u)
+    done < <("$P_OBJDUMP" -p "$dll" | sed -n 's/^\tDLL Name: //p' | tr 'A-Z' 'a-z' | sort -u)
     if [ ${#bad[@]} -gt 0 ]; then say "$P: flexiti_auth.dll imports DLLs Windows does not ship: ${bad[*]}"; return 1; fi
-    echo "flexiti_auth.dll imports: $(x86_64-w64-mingw32-objdump -p "$dll" | sed -n 's/^\tDLL Name: //p' | sort -fu | tr '\n' ' ')"
+    echo "flexiti_auth.dll imports: $("$P_OBJDUMP" -p "$dll" | sed -n 's/^\tDLL Name: //p' | sort -fu | tr '\n' ' ')"
     echo "OK: Windows system DLLs only"
 }
 
@@ -297,13 +331,19 @@ test_one() {
         (cd "$t" && env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY \
             FLX_TOKEN_SERVER="$TOKEN_SERVER" "${P_RUN[@]}" ./test_core) >"$log" 2>&1 || rc=$?
     else
+        # The suite that runs is linked against the MSVC-style import library flexiti_auth.lib
+        # (GNU ld reads those), not the .dll.a; a second link against the .dll.a proves that one.
+        local objs=("$ROOT/tests/c/test_core.c" "$ROOT/tests/platforms/windows/harness_win.c")
         "$P_CC" "${C_FLAGS[@]}" -I "$P_PKG/include" -I "$ROOT/tests/c" -o "$t/test_core.exe" \
-            "$ROOT/tests/c/test_core.c" "$ROOT/tests/platforms/windows/harness_win.c" \
-            "$P_PKG/lib/libflexiti_auth.dll.a" -lws2_32 -static -lpthread || return 1
+            "${objs[@]}" "$P_PKG/lib/flexiti_auth.lib" -lws2_32 -static -lpthread || return 1
+        "$P_CC" "${C_FLAGS[@]}" -I "$P_PKG/include" -I "$ROOT/tests/c" -o "$t/test_core_dll_a.exe" \
+            "${objs[@]}" "$P_PKG/lib/libflexiti_auth.dll.a" -lws2_32 -static -lpthread || return 1
+        # Rust's std imports ProcessPrng by its undecorated name, also on x86 (not ProcessPrng@8).
         "$P_CC" -std=c99 -Wall -Wextra -Werror -O2 -shared -o "$t/bcryptprimitives.dll" \
-            "$ROOT/tests/platforms/windows/processprng_shim.c" -lbcrypt || return 1
+            "$ROOT/tests/platforms/windows/processprng_shim.c" -lbcrypt -Wl,--kill-at || return 1
         cp "$P_PKG/bin/flexiti_auth.dll" "$t/" || return 1
-        say "$P: running it under wine ($(wine --version 2>/dev/null))"
+        msvc_link_probe "$t" || return 1
+        say "$P: running the C suite (linked against flexiti_auth.lib) under wine ($(wine --version 2>/dev/null), $P_WINEARCH prefix)"
         run_under_wine "$t" >"$log" 2>&1 || rc=$?
     fi
     cat "$log"
@@ -316,21 +356,77 @@ test_one() {
     printf '%s\n' "${line#C suite: }" >"$P_DIR/test.result"
 }
 
-# Wine runs the Windows test program; the token server (a Linux program) runs beside it, started
-# here and tied to this shell by --watch-stdin; its URL goes in FLX_TOKEN_SERVER_URL.
-run_under_wine() {
-    local t=$1 url rc=0
+# A Visual Studio user's link line, short of Visual Studio itself: a program compiled by clang
+# for the MSVC target (cl.exe's ABI and name decoration; _MSC_VER 1900, i.e. VS 2015) and linked
+# by lld-link (link.exe's command line and rules) against lib/flexiti_auth.lib alone, with no C
+# runtime. It references every function of the header, so Wine's loader must resolve each one
+# through the .lib's import entries to start it; it then calls a few and exits 0.
+msvc_link_probe() {
+    local t=$1 n rc=0
+    mkdir -p "$t/msvc/include"
+    # The header includes <stdlib.h> for nothing it declares; there is no MSVC CRT here.
+    echo '/* stand-in: flexiti_auth.h uses nothing of stdlib.h */' >"$t/msvc/include/stdlib.h"
+    {
+        echo '#include "flexiti_auth.h"'
+        echo 'typedef void (*any_fn)(void);'
+        echo 'static any_fn const every_function[] = {'
+        for n in $(grep -o '\bflx_[a-z0-9_]*(' "$ROOT/include/flexiti_auth.h" | tr -d '(' | LC_ALL=C sort -u); do
+            echo "    (any_fn)$n,"
+        done
+        echo '};'
+        cat <<'EOF'
+/* No C runtime: the entry point's return value is the process's exit code. */
+int probe_main(void) {
+    unsigned i;
+    const char *version = flx_version();
+    for (i = 0; i < sizeof every_function / sizeof every_function[0]; i++) {
+        if (!every_function[i]) return 2;
+    }
+    if (!version || !*version) return 3;
+    if (flx_client_new(0, 0, 0) != 0 || flx_last_error_code() != FLX_ERR_INVALID_ARGUMENT) return 4;
+    if (!flx_is_access_token_expired(1000, 1200, 2140, 60) || flx_is_access_token_expired(1000, 1200, 2139, 60)) return 5;
+    return 0;
+}
+EOF
+    } >"$t/msvc/probe.c"
+    clang --target="$P_MSVC" -fms-compatibility-version=19.00 -ffreestanding -std=c99 -Wall -Wextra -Werror \
+        -I "$t/msvc/include" -I "$P_PKG/include" -c "$t/msvc/probe.c" -o "$t/msvc/probe.obj" \
+        || { say "$P: clang --target=$P_MSVC could not compile the probe"; return 1; }
+    cp "$P_PKG/lib/flexiti_auth.lib" "$t/msvc/"
+    (cd "$t/msvc" && lld-link /nologo /machine:"$P_MACHINE" /subsystem:console /entry:probe_main /nodefaultlib \
+        /out:probe.exe probe.obj flexiti_auth.lib) \
+        || { say "$P: lld-link could not link the probe against flexiti_auth.lib"; return 1; }
+    cp "$t/flexiti_auth.dll" "$t/bcryptprimitives.dll" "$t/msvc/"
+    wine_prefix
+    (cd "$t/msvc" && timeout 120 wine ./probe.exe) || rc=$?
+    wineserver -k 2>/dev/null || true
+    [ $rc -eq 0 ] || { say "$P: the MSVC-linked probe exited $rc under wine"; return 1; }
+    say "$P: clang --target=$P_MSVC + lld-link /machine:$P_MACHINE against flexiti_auth.lib: links, loads, runs"
+}
+
+# wine_prefix: the environment and the prefix (made once) for this row's Wine: a 64-bit prefix
+# for windows-x86_64, a 32-bit one (WINEARCH=win32: a 32-bit Windows) for windows-i686.
+wine_prefix() {
     # The prefix lives outside the source tree: its drive z: is a link to /, and cargo walks a
     # package's whole directory (links included) to fingerprint build.rs where git does not list it.
-    export WINEPREFIX=${PLATFORMS_WINEPREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/flexiti-auth/wine-prefix}
-    export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=win64
+    local base=${PLATFORMS_WINEPREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/flexiti-auth/wine-prefix}
+    export WINEPREFIX=$base
+    [ "$P_WINEARCH" = win64 ] || export WINEPREFIX=$base-$P_WINEARCH
+    export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" WINEARCH=$P_WINEARCH
     unset DISPLAY http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
     if [ ! -f "$WINEPREFIX/system.reg" ]; then
-        say "creating the wine prefix $WINEPREFIX"
+        say "creating the wine prefix $WINEPREFIX ($WINEARCH)"
         mkdir -p "$(dirname "$WINEPREFIX")"
         wineboot -i >/dev/null 2>&1 || true
         wineserver -w
     fi
+}
+
+# Wine runs the Windows test program; the token server (a Linux program) runs beside it, started
+# here and tied to this shell by --watch-stdin; its URL goes in FLX_TOKEN_SERVER_URL.
+run_under_wine() {
+    local t=$1 url rc=0
+    wine_prefix
     coproc TOKEN_SERVER_PROC { exec "$TOKEN_SERVER" --port 0 --watch-stdin; }
     local server_pid=$TOKEN_SERVER_PROC_PID
     if ! read -r -t 10 url <&"${TOKEN_SERVER_PROC[0]}"; then
