@@ -316,7 +316,7 @@ C_FLAGS=(-std=c99 -Wall -Wextra -Werror -pedantic)
 
 test_one() {
     [ -x "$TOKEN_SERVER" ] || { say "token server $TOKEN_SERVER not built: run 'make build'"; return 1; }
-    local t=$P_DIR/test log=$P_DIR/test.log rc=0
+    local t=$P_DIR/test log=$P_DIR/test.log rc=0 wow64=
     rm -rf "$t"; mkdir -p "$t"
     say "$P: building the C suite with $P_CC"
     if [ "$P_OS" = linux ]; then
@@ -345,16 +345,26 @@ test_one() {
         msvc_link_probe "$t" || return 1
         say "$P: running the C suite (linked against flexiti_auth.lib) under wine ($(wine --version 2>/dev/null), $P_WINEARCH prefix)"
         run_under_wine "$t" >"$log" 2>&1 || rc=$?
+        if [ "$rc" -eq 0 ] && [ "$P_WINEARCH" = win32 ]; then
+            # The same 32-bit program as a 32-bit process of a 64-bit Windows (WoW64).
+            cat "$log"
+            say "$P: running it again as a 32-bit process in the 64-bit prefix (WoW64)"
+            (P_WINEARCH=win64; run_under_wine "$t") >"$log" 2>&1 || rc=$?
+            suite_line "$log" >/dev/null || rc=1
+            [ "$rc" -eq 0 ] && wow64=" (and the same as a 32-bit process in a 64-bit prefix)"
+        fi
     fi
     cat "$log"
-    # (Windows programs end their lines with CRLF.)
-    local line; line=$(tr -d '\r' <"$log" | grep -E '^C suite: [0-9]+ passed, [0-9]+ failed$' | tail -n1 || true)
+    local line; line=$(suite_line "$log" || true)
     if [ "$rc" -ne 0 ] || [ -z "$line" ] || ! grep -q ', 0 failed$' <<<"$line"; then
         say "$P: C suite failed (exit $rc; log: $log)"
         return 1
     fi
-    printf '%s\n' "${line#C suite: }" >"$P_DIR/test.result"
+    printf '%s\n' "${line#C suite: }${wow64:-}" >"$P_DIR/test.result"
 }
+
+# suite_line LOG: the C suite's closing line (Windows programs end their lines with CRLF).
+suite_line() { tr -d '\r' <"$1" | grep -E '^C suite: [0-9]+ passed, [0-9]+ failed$' | tail -n1; }
 
 # A Visual Studio user's link line, short of Visual Studio itself: a program compiled by clang
 # for the MSVC target (cl.exe's ABI and name decoration; _MSC_VER 1900, i.e. VS 2015) and linked
