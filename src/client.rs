@@ -34,6 +34,9 @@ struct Inner {
     last_outcome: Option<Outcome>,
     /// The store generation of the record the held token came from or went to (token_store).
     store_generation: Option<u64>,
+    /// An access token the POS-API refused as invalid_token (flx_request): never held again,
+    /// even when a token store still holds it.
+    rejected_access_token: Option<String>,
 }
 
 impl Inner {
@@ -179,6 +182,7 @@ impl Client {
                 flight_seq: 0,
                 last_outcome: None,
                 store_generation: None,
+                rejected_access_token: None,
             })),
             store: arc_swap::ArcSwapOption::empty(),
             has_store: std::sync::atomic::AtomicBool::new(false),
@@ -327,15 +331,20 @@ impl Client {
         }
     }
 
-    /// Take a token another process stored as the held one, unless a newer one is held already.
-    fn adopt(&self, inner: &mut Inner, token: &Arc<HeldToken>, generation: u64, only_if_newer: bool) {
+    /// Take a token another process stored as the held one, unless a newer one is held already
+    /// or the API refused it (invalid_token). Returns whether it was taken.
+    fn adopt(&self, inner: &mut Inner, token: &Arc<HeldToken>, generation: u64, only_if_newer: bool) -> bool {
         if only_if_newer && inner.store_generation.is_some_and(|g| generation <= g) {
-            return;
+            return false;
+        }
+        if inner.rejected_access_token.as_deref() == Some(token.access_token.as_str()) {
+            return false;
         }
         inner.token = Some(token.clone());
         self.current.store(Some(token.clone()));
         inner.refresh_spent = false;
         inner.store_generation = Some(generation);
+        true
     }
 
     /// A cached call after another process stored a token: read the store without its lock (a
@@ -438,8 +447,8 @@ impl Client {
             let threshold = inner.options.expiration_threshold_secs;
             if let Some(stored) = store_turn.as_ref().and_then(|t| t.stored.as_ref()) {
                 // Under the lock the store holds the latest token: it replaces the held one.
-                self.adopt(&mut inner, &stored.token, stored.generation, false);
-                if store_turn.as_ref().is_some_and(|t| t.during_wait) && !stored.token.is_expired(threshold, now) {
+                let adopted = self.adopt(&mut inner, &stored.token, stored.generation, false);
+                if adopted && store_turn.as_ref().is_some_and(|t| t.during_wait) && !stored.token.is_expired(threshold, now) {
                     // Another process's flight completed while this call waited: take its
                     // result, as threads take one another's.
                     let outcome: Outcome = Ok((stored.token.clone(), stored.decision));
@@ -681,9 +690,12 @@ impl Client {
     }
 
     /// The API refused `access_token` (invalid_token): forget it, unless another caller has
-    /// already replaced it. Returns whether it was dropped.
+    /// already replaced it, and never take it from the token store again (the next token call
+    /// takes a replacement another process stored, or gets a new one and stores it). Returns
+    /// whether it was dropped.
     pub fn drop_token_if(&self, access_token: &str) -> bool {
         let mut inner = lock_state(&self.inner);
+        inner.rejected_access_token = Some(access_token.to_owned());
         if inner.token.as_ref().is_some_and(|t| t.access_token == access_token) {
             inner.token = None;
             self.current.store(None);

@@ -507,3 +507,38 @@ fn concurrent_invalid_tokens_get_one_replacement() {
 
 unsafe impl Send for Handle {}
 unsafe impl Sync for Handle {}
+
+/// With a token store shared by two handles (two processes in real life): the token the API
+/// refused is never taken from the store again; the replacement is obtained once and stored, and
+/// the other handle takes it from the store with no 401 and no token request of its own.
+#[test]
+fn invalid_token_with_a_token_store_gets_one_replacement_for_every_handle() {
+    let server = TokenServer::start();
+    let dir = std::env::temp_dir().join(format!("flx-api-store-{}-{}", std::process::id(), unix_now()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = Handle::new(&server);
+    let b = Handle::new(&server);
+    a.option("token_store", dir.to_str().unwrap());
+    b.option("token_store", dir.to_str().unwrap());
+    let t1 = a.access_token(true);
+    assert_eq!(b.access_token(true), t1, "b takes a's token from the store");
+    assert_eq!(token_grants(&server), ["client_credentials"]);
+    // The server revokes t1 (every token issued so far).
+    server.expire_all();
+    let (status, echo) = a.ok("GET", "api/echo", None, None, true);
+    assert_eq!(status, 200);
+    let t2 = a.access_token(true);
+    assert_ne!(t2, t1, "the store's copy of the rejected token is not taken back");
+    assert_eq!(echo["headers"]["authorization"], format!("Bearer {t2}"));
+    assert_eq!(token_grants(&server), ["client_credentials", "client_credentials"], "one new token");
+    // b: the replacement from the store, no 401, no token request.
+    let before = server.requests().len();
+    let (status, echo) = b.ok("POST", "api/echo", Some("{}"), None, true);
+    assert_eq!(status, 200);
+    assert_eq!(echo["headers"]["authorization"], format!("Bearer {t2}"));
+    let after: Vec<Value> = server.requests()[before..].to_vec();
+    assert_eq!(after.len(), 1, "b sent its call once and asked for no token: {after:?}");
+    drop(a);
+    drop(b);
+    let _ = std::fs::remove_dir_all(&dir);
+}
