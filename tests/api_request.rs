@@ -511,6 +511,7 @@ unsafe impl Sync for Handle {}
 /// With a token store shared by two handles (two processes in real life): the token the API
 /// refused is never taken from the store again; the replacement is obtained once and stored, and
 /// the other handle takes it from the store with no 401 and no token request of its own.
+#[cfg(unix)] // the file store is Unix-only in this version
 #[test]
 fn invalid_token_with_a_token_store_gets_one_replacement_for_every_handle() {
     let server = TokenServer::start();
