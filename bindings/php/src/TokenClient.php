@@ -402,10 +402,11 @@ final class TokenClient
      *                                          'X-Name: value' strings); Authorization and Host
      *                                          are refused, and so are line breaks
      *
-     * @return array{status: int, headers: array<string, string>, body: mixed, raw: string}
+     * @return array{status: int, headers: array<string, string>, body: mixed, json: mixed, raw: string}
      *         "status": the HTTP status; "headers": every response header, names lower-case
      *         (repeated ones joined with ", "); "body": the body decoded as JSON (associative
-     *         arrays), or the raw text when it is not JSON ("" when empty); "raw": the body as is
+     *         arrays), or the raw text when it is not JSON ("" when empty); "json": the decoded
+     *         JSON, or null when the body is not JSON; "raw": the body as is
      *
      * @throws InvalidArgumentException bad method, path, header or JSON (nothing is sent)
      * @throws FlexitiException         NetworkException (no answer), BadResponseException (an
@@ -462,12 +463,11 @@ final class TokenClient
                     $responseHeaders[$name] = isset($responseHeaders[$name]) ? $responseHeaders[$name] . ', ' . $value : $value;
                 }
             }
-            $decoded = json_decode($raw, true);
-            if (json_last_error() !== JSON_ERROR_NONE) {
-                $decoded = $raw;
-            }
+            $json = json_decode($raw, true);
+            $isJson = json_last_error() === JSON_ERROR_NONE;
 
-            return ['status' => (int) $status->cdata, 'headers' => $responseHeaders, 'body' => $decoded, 'raw' => $raw];
+            return ['status' => (int) $status->cdata, 'headers' => $responseHeaders, 'body' => $isJson ? $json : $raw,
+                'json' => $isJson ? $json : null, 'raw' => $raw];
         });
     }
 

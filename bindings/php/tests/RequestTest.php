@@ -56,12 +56,14 @@ final class RequestTest extends TokenServerTestCase
         $r = $client->request('POST', 'api/echo', ['amount' => 12.5, 'name' => 'café'], ['X-Store' => '7', 'x-echo-status' => '422']);
         self::assertSame(422, $r['status']);
         self::assertSame(['amount' => 12.5, 'name' => 'café'], $r['body']['json']);
+        self::assertSame($r['body'], $r['json']);
         self::assertSame('application/json', $r['body']['headers']['content-type']);
         self::assertSame('7', $r['body']['headers']['x-store']);
         self::assertCount(1, self::api(), 'a 422 is returned, not retried');
         self::server()->faults([['api' => true, 'status' => 500, 'body' => '<html>oops</html>']]);
         $r = $client->request('GET', 'api/echo', null, ['X-A: 1']);
         self::assertSame([500, '<html>oops</html>', '<html>oops</html>'], [$r['status'], $r['body'], $r['raw']]);
+        self::assertNull($r['json']);
     }
 
     public function testInvalidTokenIsResentOnceWithANewToken(): void

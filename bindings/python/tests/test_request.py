@@ -27,6 +27,7 @@ def test_get_sends_the_current_token_and_returns_decoded_json(client: Client, to
     assert isinstance(r, Response)
     assert r.status == 200 and r.ok
     assert r["status"] == 200
+    assert r.status_code == 200 and r.json() == r.body == r["json"] and r.text == r.raw
     token = token_server.issued()["access_tokens"][0]
     assert r.body["headers"]["authorization"] == f"Bearer {token}"
     assert r.body["path"] == "/flexiti/pos-api/v2.5/customers/42"
@@ -51,6 +52,9 @@ def test_json_body_and_headers_arrive_and_error_bodies_come_back(client: Client,
     token_server.faults({"api": True, "status": 500, "body": "<html>oops</html>"})
     r = client.request("GET", "api/echo", headers=[("X-A", "1")])
     assert (r.status, r.body, r.raw) == (500, "<html>oops</html>", "<html>oops</html>")
+    assert r["json"] is None
+    with pytest.raises(ValueError):
+        r.json()
     r = client.request("HEAD", "api/echo")
     assert (r.status, r.body) == (200, "")
 

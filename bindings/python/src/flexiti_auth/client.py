@@ -75,8 +75,9 @@ class Response:
 
     ``status``: the HTTP status. ``headers``: every response header, names lower-case (repeated
     ones joined with ", "). ``body``: the body decoded as JSON, or the raw text when it is not
-    JSON (an empty body: ""). ``raw``: the body as text. Also readable as a mapping:
-    ``response["status"]``."""
+    JSON (an empty body: ""). ``raw``: the body as text. Also readable as a mapping
+    (``response["status"]``, ``response["json"]``: the decoded JSON or None), and with the
+    names of the requests library: ``status_code``, ``text``, ``json()``."""
 
     status: int
     headers: Dict[str, str] = field(default_factory=dict)
@@ -86,12 +87,36 @@ class Response:
     def __getitem__(self, key: str) -> Any:
         if key in ("status", "headers", "body", "raw"):
             return getattr(self, key)
+        if key == "json":
+            return self.body if _is_json(self.raw) else None
         raise KeyError(key)
+
+    @property
+    def status_code(self) -> int:
+        """``status``, by the requests library's name."""
+        return self.status
+
+    @property
+    def text(self) -> str:
+        """``raw``, by the requests library's name."""
+        return self.raw
+
+    def json(self) -> Any:
+        """The body decoded as JSON; ValueError when it is not JSON."""
+        return _json.loads(self.raw)
 
     @property
     def ok(self) -> bool:
         """A 2xx status."""
         return 200 <= self.status < 300
+
+
+def _is_json(text: str) -> bool:
+    try:
+        _json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _c_string(value: object, what: str) -> bytes:
