@@ -17,6 +17,8 @@ use Flexiti\Auth\Tests\Support\TokenServerTestCase;
  * Counted at the token server: token requests (one per worker that served, then one per needed
  * refresh), the connections they came on (one per worker, for every request it ever sends), and
  * every token a request handed out (issued by the server, not replaced when the request began).
+ * With token_store (a 0700 directory of the pool user) the whole pool asks for one token, and
+ * refreshes rotate it under every worker without a refresh token sent twice.
  */
 final class FpmPersistentTest extends TokenServerTestCase
 {
@@ -96,14 +98,83 @@ final class FpmPersistentTest extends TokenServerTestCase
         self::assertHandedOutTokensWereIssuedAndNotReplaced(array_merge($burst1, $burst2), $requests);
     }
 
+    public function testEightWorkersShareOneTokenThroughTheTokenStore(): void
+    {
+        $this->pool = FpmPool::start((string) getenv('FLEXITI_AUTH_LIB'), self::WORKERS);
+        $this->script = $this->pool->script(__DIR__ . '/fpm/persistent_worker.php');
+        // The store directory: 0700, owned by the pool's user (www-data under a root master).
+        $store = "{$this->pool->dir}/token-store";
+        mkdir($store, 0700);
+        chmod($store, 0700);
+        if (function_exists('posix_geteuid') && posix_geteuid() === 0) {
+            self::assertTrue(chown($store, $this->pool->user) && chgrp($store, $this->pool->user));
+        }
+        $store = "file:$store";
+
+        // Burst 1: 8 x 50 price-calculator requests: one token request for the whole pool (the
+        // first flight; every other worker waits for it or finds its token in the store).
+        $burst1 = $this->burst(array_fill(0, self::WORKERS * self::PER_CONNECTION, 'cached'), ['FLX_TOKEN_STORE' => $store]);
+        $pids = array_values(array_unique(array_column($burst1, 'pid')));
+        self::assertGreaterThan(1, count($pids), 'the requests were spread over several workers');
+        self::assertSame(['client_credentials'], self::server()->grantTypes());
+        self::assertSame(1, array_sum(array_column($burst1, 'requests_sent')));
+        $token = self::server()->issued()['access_tokens'][0];
+        foreach ($burst1 as $a) {
+            self::assertSame($token, $a['access_token'], "worker {$a['pid']} handed out the one stored token");
+        }
+        self::assertSame(1, self::server()->stats()['token_connections']);
+
+        // Burst 2: one purchase in ten, refresh_min_age_secs=60: the token is younger than that,
+        // so the purchases take it as it is: no request at all.
+        $flows = [];
+        for ($i = 0; $i < self::WORKERS * self::PER_CONNECTION; $i++) {
+            $flows[] = $i % 10 === 9 ? 'purchase' : 'cached';
+        }
+        $burst2 = $this->burst($flows, ['FLX_TOKEN_STORE' => $store, 'FLX_REFRESH_MIN_AGE' => '60']);
+        self::assertCount(1, self::server()->requests());
+        foreach ($burst2 as $a) {
+            self::assertSame(0, $a['requests_sent']);
+            self::assertSame($token, $a['access_token']);
+        }
+
+        // Burst 3: the same mix with the guide's rule (every purchase refreshes): refreshes rotate
+        // the one token under every worker; no refresh token is ever sent twice, and no worker
+        // hands out a token another has replaced.
+        $burst3 = $this->burst($flows, ['FLX_TOKEN_STORE' => $store, 'FLX_REFRESH_MIN_AGE' => '0']);
+        $requests = self::server()->requests();
+        $refreshes = array_values(array_filter($requests, static fn (array $r): bool => $r['form']['grant_type'] === 'refresh_token'));
+        self::assertGreaterThan(0, count($refreshes));
+        self::assertLessThanOrEqual(count(array_filter($flows, static fn (string $f): bool => $f === 'purchase')), count($refreshes));
+        self::assertSame(count($refreshes), count(array_unique(array_map(static fn (array $r): string => $r['form']['refresh_token'], $refreshes))), 'no refresh token sent twice');
+        self::assertSame(['client_credentials'], array_values(array_unique(array_map(static fn (array $r): string => $r['form']['grant_type'], array_slice($requests, 0, 1)))));
+        foreach ($requests as $r) {
+            self::assertSame(200, $r['status'], 'every refresh used the refresh token the store held');
+        }
+        foreach ($burst3 as $a) {
+            if ($a['flow'] === 'cached') {
+                self::assertSame(0, $a['requests_sent'], "worker {$a['pid']}: a price-calculator request sent nothing");
+            }
+        }
+        // Each worker's token requests went out on its one connection.
+        $connections = [];
+        foreach ($requests as $r) {
+            $connections[self::userAgent($r)][$r['connection_id']] = true;
+        }
+        foreach ($connections as $agent => $ids) {
+            self::assertCount(1, $ids, "$agent opened a new connection: " . json_encode(array_keys($ids)));
+        }
+        self::assertHandedOutTokensWereIssuedAndNotReplaced(array_merge($burst1, $burst2, $burst3), $requests);
+    }
+
     /**
      * Runs the flows as FastCGI requests, 8 at a time; returns the answers, each with its flow.
      *
-     * @param list<string> $flows
+     * @param list<string>          $flows
+     * @param array<string, string> $extra more params (FLX_TOKEN_STORE, FLX_REFRESH_MIN_AGE)
      *
      * @return list<array<string, mixed>>
      */
-    private function burst(array $flows): array
+    private function burst(array $flows, array $extra = []): array
     {
         \assert($this->pool !== null);
         $params = [];
@@ -114,7 +185,7 @@ final class FpmPersistentTest extends TokenServerTestCase
                 'FLX_CLIENT_SECRET' => TokenServer::CLIENT_SECRET,
                 'FLX_FLOW' => $flow,
                 'FLX_STATE_DIR' => $this->pool->state,
-            ]);
+            ] + $extra);
         }
         $answers = [];
         foreach (FastCgi::run($this->pool->socket, $params, self::WORKERS) as $i => $raw) {
