@@ -210,8 +210,9 @@ pub extern "C" fn flx_client_persistent(api_url: *const c_char, client_id: *cons
         let api_url = str_arg(api_url, "api_url", MAX_ARG_BYTES)?;
         let client_id = str_arg(client_id, "client_id", MAX_ARG_BYTES)?;
         let client_secret = str_arg(client_secret, "client_secret", MAX_ARG_BYTES)?;
-        let endpoint = crate::transport::Endpoint::parse(api_url)?;
-        let key = persistent::Key::new(endpoint.base(), client_id, client_secret);
+        // The api_url as requests use it (Endpoint::base: trimmed, no trailing slash), without
+        // parsing it on every call: only a valid one is ever registered (Client::new checks it).
+        let key = persistent::Key::new(api_url.trim().trim_end_matches('/'), client_id, client_secret);
         if let Some(h) = persistent::lookup(&key) {
             return Ok(h as *mut FlxClient);
         }
