@@ -120,6 +120,14 @@ impl Transport for Coalescing {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        if self.pending.len() + amount > self.pending.capacity() {
+            // A large request (a POS-API call's body): grow by hand, wiping the outgrown block
+            // (it holds the request head, with its bearer token or form).
+            let mut bigger = Vec::with_capacity((self.pending.len() + amount).max(self.pending.capacity() * 2));
+            bigger.extend_from_slice(&self.pending);
+            wipe(&mut self.pending);
+            self.pending = bigger;
+        }
         let out = self.inner.buffers().output();
         self.pending.extend_from_slice(&out[..amount]);
         wipe(&mut out[..amount]);

@@ -191,6 +191,11 @@ fn body_headers_and_every_status_come_back_intact() {
     // A caller's x-reference-id is sent instead of a fresh one.
     let (_, echo) = h.ok("GET", "api/echo", None, Some("x-reference-id: my-ref-1"), true);
     assert_eq!(echo["headers"]["x-reference-id"], "my-ref-1");
+    // A large body (past the 64 KiB the transport gathers into one write) arrives intact.
+    let big = format!("{{\"blob\":\"{}\"}}", "x".repeat(300 * 1024));
+    let (status, echo) = h.ok("POST", "api/echo", Some(&big), None, true);
+    assert_eq!((status, echo["body"].as_str().map(str::len)), (200, Some(big.len())));
+    assert_eq!(echo["body"].as_str(), Some(big.as_str()));
     // An empty body string is a body: Content-Type goes with it.
     let (_, echo) = h.ok("POST", "api/echo", Some(""), None, true);
     assert_eq!((echo["body"].as_str(), echo["headers"]["content-type"].as_str()), (Some(""), Some("application/json")));
