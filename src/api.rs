@@ -8,6 +8,7 @@ use crate::api_http::{self, Answer, Outgoing, WipedBytes};
 use crate::client::Client;
 use crate::error::{quote, Error, Result};
 use crate::log::{token_hint, Level};
+use crate::stats::bump;
 use crate::transport::{backoff, new_reference_id, MAX_RETRY_AFTER};
 use std::time::Instant;
 
@@ -122,6 +123,14 @@ pub struct ApiResponse {
 /// 502/503/504, 429 with Retry-After) are retried up to max_retries for idempotent methods only;
 /// when retries run out, the last answer is returned like any other.
 pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<ApiResponse> {
+    let result = send_with_resends(client, req, use_cache);
+    if result.is_err() {
+        bump(&client.stats.api_failures);
+    }
+    result
+}
+
+fn send_with_resends(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<ApiResponse> {
     let (transport, max_retries, max_response_bytes) = client.api_transport()?;
     let url = client.api_url(&req.path);
     let out = Outgoing {
@@ -147,6 +156,7 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
         sends += 1;
         let secrets: Vec<&str> = sent_tokens.iter().map(String::as_str).collect();
         let reference_id = if caller_reference { String::new() } else { new_reference_id() };
+        bump(&client.stats.api_requests);
         let attempt_started = Instant::now();
         let result = api_http::send(&transport, &out, &token.access_token, &reference_id);
         let ms = attempt_started.elapsed().as_millis();
@@ -158,6 +168,7 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
                 });
                 if answer.is_invalid_token() && !resent {
                     resent = true;
+                    bump(&client.stats.api_invalid_token_resends);
                     client.log_line(Level::Info, &secrets, &|| {
                         format!(
                             "{} {url}: HTTP 401 invalid_token for access_token {}: dropping it, getting a new token, sending once more",
@@ -186,6 +197,7 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
                         format!("{} {url} {}: HTTP {}; retry in {} ms", req.method, attempt_no(), answer.status, wait.as_millis())
                     });
                     drop(answer);
+                    bump(&client.stats.api_retries);
                     std::thread::sleep(wait);
                     continue;
                 }
@@ -211,6 +223,7 @@ pub fn request(client: &Client, req: &ApiRequest, use_cache: bool) -> Result<Api
                     client.log_line(Level::Warn, &secrets, &|| {
                         format!("{} {url} {} failed ({}); retry in {} ms", req.method, attempt_no(), error.status.name(), wait.as_millis())
                     });
+                    bump(&client.stats.api_retries);
                     std::thread::sleep(wait);
                     continue;
                 }

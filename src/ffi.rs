@@ -468,12 +468,15 @@ pub extern "C" fn flx_client_set_log_callback(c: *mut FlxClient, callback: FlxLo
 
 /// Counters as JSON, cheap enough for every health check:
 /// {"requests":{"client_credentials":N,"refresh_token":N},"cache_hits":N,"new_tokens":N,
-///  "refreshes":N,"fallbacks":N,"retries":N,"store_errors":N,"failures":{"FLX_ERR_NETWORK":N,…},
+///  "refreshes":N,"fallbacks":N,"retries":N,"store_errors":N,
+///  "api":{"requests":N,"invalid_token_resends":N,"retries":N,"failures":N},"failures":{"FLX_ERR_NETWORK":N,…},
 ///  "last_error_time":N|null,"last_error_code":N,"last_error_name":"…","token_held":bool,
 ///  "token_age_secs":N|null,"token_expires_in":N|null,"token_time_left_secs":N|null,
 ///  "token_valid_for_secs":N|null}. Requests count every HTTP attempt; failures count failed
 /// token calls by status; store_errors counts token_store reads and writes that failed at run time
-/// (each such call went on without the store and still returned its token). Caller frees with flx_string_free; NULL on error (NULL handle).
+/// (each such call went on without the store and still returned its token); "api" counts
+/// flx_request's HTTP sends, its resends after invalid_token, its transient retries, and the calls
+/// that failed after their arguments were accepted. Caller frees with flx_string_free; NULL on error (NULL handle).
 #[no_mangle]
 pub extern "C" fn flx_client_stats(c: *mut FlxClient) -> *mut c_char {
     guard(std::ptr::null_mut(), || owned_c_string(&client_arg(c)?.stats_json()))

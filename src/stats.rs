@@ -47,6 +47,12 @@ pub struct Stats {
     failures: [AtomicU64; 9],
     /// Token store reads or writes that failed at run time (the call went on without the store).
     pub store_errors: AtomicU64,
+    /// POS-API calls (flx_request): HTTP sends, resends after invalid_token, transient retries,
+    /// and calls that ended in an error after their arguments were accepted.
+    pub api_requests: AtomicU64,
+    pub api_invalid_token_resends: AtomicU64,
+    pub api_retries: AtomicU64,
+    pub api_failures: AtomicU64,
     /// Unix seconds of the last failure (0: none yet) and its status code.
     last_error_time: AtomicI64,
     last_error_code: AtomicI64,
@@ -95,6 +101,12 @@ impl Stats {
             "fallbacks": get(&self.fallbacks),
             "retries": get(&self.retries),
             "store_errors": get(&self.store_errors),
+            "api": {
+                "requests": get(&self.api_requests),
+                "invalid_token_resends": get(&self.api_invalid_token_resends),
+                "retries": get(&self.api_retries),
+                "failures": get(&self.api_failures),
+            },
             "failures": failures,
             "last_error_time": if last_time == 0 { serde_json::Value::Null } else { last_time.into() },
             "last_error_code": last_code,

@@ -43,6 +43,13 @@ impl Handle {
         h.access_token(true);
         h.session()
     }
+    fn stats(&self) -> Value {
+        let p = flx_client_stats(self.0);
+        assert!(!p.is_null());
+        let s = unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned();
+        flx_string_free(p);
+        serde_json::from_str(&s).unwrap()
+    }
     fn session(&self) -> String {
         let p = flx_session_export(self.0);
         assert!(!p.is_null());
@@ -224,6 +231,8 @@ fn invalid_token_drops_the_token_and_resends_exactly_once_with_a_new_one_for_eve
         assert_eq!(issued.len(), before_tokens.len() + if first_token_request { 2 } else { 1 });
         assert_eq!(h.access_token(true), *issued.last().unwrap(), "the new token is the one held");
     }
+    let api = &h.stats()["api"];
+    assert_eq!((api["requests"].as_u64(), api["invalid_token_resends"].as_u64(), api["retries"].as_u64()), (Some(12), Some(6), Some(0)), "{api}");
 }
 
 #[test]
@@ -308,6 +317,11 @@ fn a_get_is_retried_on_503_up_to_max_retries_and_the_last_answer_returned() {
         assert_eq!((status, api_records(&server).len() - before), (expect_status, expect_sends), "{q}");
     }
     assert_eq!(token_grants(&server).len(), 1, "retries reuse the token");
+    // The counters: every send, every retry.
+    let api = &h.stats()["api"];
+    assert_eq!(api["requests"].as_u64().unwrap() as usize, api_records(&server).len());
+    assert_eq!(api["retries"].as_u64().unwrap() as usize, api_records(&server).len() - 11, "{api}: 11 calls");
+    assert_eq!((api["invalid_token_resends"].as_u64(), api["failures"].as_u64()), (Some(0), Some(0)));
 }
 
 #[test]
