@@ -465,3 +465,31 @@ fn a_store_that_fails_at_run_time_costs_no_call_its_token() {
     assert_eq!(server.requests().len(), 3);
     assert_eq!(stats(&c)["failures"]["FLX_ERR_STORE"], 0);
 }
+
+#[test]
+fn a_fifo_or_a_symlink_in_place_of_the_record_never_blocks_and_is_not_read() {
+    let server = TokenServer::start();
+    let dir = Dir::new("fifo");
+    let first = run(&server, &dir, json!({"use_cache": false}));
+    let file = dir.token_file();
+    let target = dir.0.join("elsewhere");
+    std::fs::copy(&file, &target).unwrap();
+    // A FIFO nobody writes to: opening or reading it would block a reader forever.
+    std::fs::remove_file(&file).unwrap();
+    let status = Command::new("mkfifo").arg(&file).status().unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    let o = run(&server, &dir, json!({"use_cache": true}));
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(o.errors.is_empty(), "{:?}", o.errors);
+    assert_ne!(o.tokens, first.tokens);
+    assert!(o.stats["store_errors"].as_u64().unwrap() >= 1, "{}", o.stats);
+    // A symbolic link to a valid record: not followed.
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&target, &file).unwrap();
+    let o = run(&server, &dir, json!({"use_cache": true}));
+    assert!(o.errors.is_empty(), "{:?}", o.errors);
+    assert_ne!(o.tokens, first.tokens);
+    assert!(o.stats["store_errors"].as_u64().unwrap() >= 1, "{}", o.stats);
+    assert_eq!(server.requests().len(), 3);
+}
