@@ -126,8 +126,12 @@ pub struct Client {
     /// This client's key in its token store (option token_store), for the cached path to check
     /// without the state lock whether another process stored a newer token.
     store: arc_swap::ArcSwapOption<Binding>,
-    /// Whether `store` is set: the cached path of a handle without a store pays one relaxed load.
+    /// Whether a token_store is configured.
     has_store: std::sync::atomic::AtomicBool,
+    /// The binding in `store`, for the cached path to check with plain loads (null: none yet).
+    /// Points into `bindings`, which keeps every binding this client made until it is dropped.
+    watch: std::sync::atomic::AtomicPtr<Binding>,
+    bindings: Mutex<Vec<Arc<Binding>>>,
     pub logger: Logger,
     pub stats: Stats,
 }
@@ -186,6 +190,8 @@ impl Client {
             })),
             store: arc_swap::ArcSwapOption::empty(),
             has_store: std::sync::atomic::AtomicBool::new(false),
+            watch: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+            bindings: Mutex::new(Vec::new()),
             logger: Logger::from_env(),
             stats: Stats::default(),
         };
@@ -277,6 +283,7 @@ impl Client {
         if affects == Affects::Store || (matches!(name, "scope" | "token_path") && key_changed) {
             // The key's slot is opened again by the next call that needs it (outside the lock).
             self.has_store.store(options.token_store.is_some(), std::sync::atomic::Ordering::Relaxed);
+            self.watch.store(std::ptr::null_mut(), std::sync::atomic::Ordering::Release);
             self.store.store(None);
         }
         if affects == Affects::Transport && !options.same_transport(&inner.options) {
@@ -303,7 +310,9 @@ impl Client {
         match Binding::new(&store, self.endpoint.base(), &token_path, &self.client_id, scope.as_deref(), self.client_secret.as_str()) {
             Ok(b) => {
                 let b = Arc::new(b);
+                self.bindings.lock().unwrap_or_else(|e| e.into_inner()).push(b.clone());
                 self.store.store(Some(b.clone()));
+                self.watch.store(Arc::as_ptr(&b) as *mut Binding, std::sync::atomic::Ordering::Release);
                 Some(b)
             }
             Err(e) => {
@@ -316,7 +325,12 @@ impl Client {
     /// No other process stored a token since this one last looked (always true without a store).
     #[inline]
     fn store_unchanged(&self) -> bool {
-        !self.has_store.load(std::sync::atomic::Ordering::Relaxed) || self.store.load().as_deref().is_some_and(Binding::unchanged)
+        let watch = self.watch.load(std::sync::atomic::Ordering::Acquire);
+        if watch.is_null() {
+            return !self.has_store.load(std::sync::atomic::Ordering::Relaxed);
+        }
+        // SAFETY: `watch` points at a binding kept alive in self.bindings until self is dropped.
+        unsafe { &*watch }.unchanged()
     }
 
     /// Count and log what went wrong with the store; the call goes on without it.

@@ -80,12 +80,11 @@ mod imp {
 #[cfg(unix)]
 mod imp {
     use super::*;
-    use arc_swap::ArcSwap;
     use std::fs::{File, OpenOptions};
     use std::io::{Read, Write};
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+    use std::sync::Mutex;
     use std::time::{Duration, Instant};
 
     fn euid() -> u32 {
@@ -153,9 +152,8 @@ mod imp {
             Ok(Mapping { ptr, dev: md.dev(), ino: md.ino() })
         }
 
-        fn counter(&self) -> &AtomicU64 {
-            // SAFETY: page-aligned, 8 bytes long, alive as long as self.
-            unsafe { &*(self.ptr as *const AtomicU64) }
+        fn counter(&self) -> *mut AtomicU64 {
+            self.ptr as *mut AtomicU64
         }
     }
 
@@ -171,7 +169,11 @@ mod imp {
         name: String,
         token: PathBuf,
         lock: PathBuf,
-        map: ArcSwap<Mapping>,
+        /// The counter of the lock file in use, read by the cached path with one load.
+        counter: AtomicPtr<AtomicU64>,
+        /// Every mapping made for this slot (a lock file removed and made again is mapped
+        /// anew), kept until the slot is dropped so `counter` never dangles.
+        maps: Mutex<Vec<Mapping>>,
     }
 
     fn shown(p: &Path) -> String {
@@ -205,14 +207,26 @@ mod imp {
             let lock = dir.join(format!("{key}.lock"));
             let f = open_lock_file(&lock)?;
             let map = Mapping::new(&f).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&lock))))?;
-            Ok(FileSlot { dir: dir.to_owned(), name: key.to_owned(), token: dir.join(format!("{key}.token")), lock, map: ArcSwap::from_pointee(map) })
+            Ok(FileSlot {
+                dir: dir.to_owned(),
+                name: key.to_owned(),
+                token: dir.join(format!("{key}.token")),
+                lock,
+                counter: AtomicPtr::new(map.counter()),
+                maps: Mutex::new(vec![map]),
+            })
+        }
+
+        fn counter(&self) -> &AtomicU64 {
+            // SAFETY: points into a mapping kept in self.maps until self is dropped; page-aligned.
+            unsafe { &*self.counter.load(Ordering::Acquire) }
         }
     }
 
     impl Slot for FileSlot {
         #[inline]
         fn generation(&self) -> u64 {
-            self.map.load().counter().load(Ordering::Acquire)
+            self.counter().load(Ordering::Acquire)
         }
 
         fn load(&self) -> Result<Loaded> {
@@ -277,10 +291,14 @@ mod imp {
                     _ if Instant::now() < deadline => continue,
                     _ => return Ok(None),
                 }
-                let current = self.map.load();
-                if current.dev != mine.dev() || current.ino != mine.ino() {
-                    let m = Mapping::new(&f).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&self.lock))))?;
-                    self.map.store(Arc::new(m));
+                {
+                    let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+                    let current = maps.last().map(|m| (m.dev, m.ino));
+                    if current != Some((mine.dev(), mine.ino())) {
+                        let m = Mapping::new(&f).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&self.lock))))?;
+                        self.counter.store(m.counter(), Ordering::Release);
+                        maps.push(m);
+                    }
                 }
                 return Ok(Some(Box::new(FileLock { slot: self, _file: f })));
             }
@@ -317,7 +335,7 @@ mod imp {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(error(format!("cannot write the store file {}: {e}", shown(&slot.token))));
             }
-            Ok(slot.map.load().counter().fetch_add(1, Ordering::AcqRel).wrapping_add(1))
+            Ok(slot.counter().fetch_add(1, Ordering::AcqRel).wrapping_add(1))
         }
     }
 }

@@ -180,22 +180,26 @@ pub struct Stored {
     pub generation: u64,
 }
 
+/// The plaintext of a record: the session JSON with the decision as its first member,
+/// `{"decision":"refreshed","token":{…},"created_at":N,"expires_in":N}` (session import ignores
+/// the extra member). Spliced, not re-parsed: the record is only ever read by this module.
 fn encode(token: &HeldToken, decision: Decision) -> Result<Vec<u8>> {
-    let mut doc: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&session::export(token)?).map_err(|e| Error::internal(format!("store record: {e}")))?;
-    doc.insert("decision".into(), decision.name().into());
-    serde_json::to_vec(&doc).map_err(|e| Error::internal(format!("store record: {e}")))
+    let mut session = session::export(token)?;
+    let body = session.strip_prefix('{').ok_or_else(|| Error::internal("session JSON is not an object"))?;
+    let mut out = format!("{{\"decision\":\"{}\",", decision.name()).into_bytes();
+    out.extend_from_slice(body.as_bytes());
+    // SAFETY: zero bytes keep the string valid UTF-8; it is dropped right after.
+    wipe(unsafe { session.as_bytes_mut() });
+    Ok(out)
 }
 
 fn decode(plain: &[u8], now: Now) -> Option<(HeldToken, Decision)> {
     let text = std::str::from_utf8(plain).ok()?;
     let token = session::import(text, now).ok()?;
-    let doc: serde_json::Value = serde_json::from_str(text).ok()?;
-    let decision = match doc.get("decision").and_then(|d| d.as_str()) {
-        Some("refreshed") => Decision::Refresh,
-        Some("fallback") => Decision::Fallback,
-        _ => Decision::New,
-    };
+    let decision = [Decision::Refresh, Decision::Fallback]
+        .into_iter()
+        .find(|d| text.starts_with(&format!("{{\"decision\":\"{}\",", d.name())))
+        .unwrap_or(Decision::New);
     Some((token, decision))
 }
 
@@ -375,6 +379,25 @@ mod tests {
         let last = tampered.len() - 20;
         tampered[last] ^= 1;
         assert_eq!(a.open(&tampered), None);
+    }
+
+    #[test]
+    fn records_carry_the_token_and_its_decision() {
+        let t = HeldToken::from_response(
+            serde_json::json!({"access_token":"a-token","refresh_token":"r-token","expires_in":1200,"note":{"decision":"refreshed"}}).as_object().unwrap().clone(),
+            1000,
+            1000,
+        )
+        .unwrap();
+        let now = Now { wall: 1100, steady: 1100 };
+        for d in [Decision::New, Decision::Refresh, Decision::Fallback] {
+            let (back, decision) = decode(&encode(&t, d).unwrap(), now).unwrap();
+            assert_eq!(decision, d);
+            assert_eq!(back.access_token, "a-token");
+            assert_eq!(back.refresh_token.as_deref(), Some("r-token"));
+            assert_eq!(back.created_at, 1000);
+        }
+        assert!(decode(b"{}", now).is_none());
     }
 
     #[test]
