@@ -212,7 +212,13 @@ fn send_with_resends(client: &Client, req: &ApiRequest, use_cache: bool) -> Resu
                         token_hint(&token.access_token)
                     )
                 });
-                let headers = answer.headers.iter().map(|(n, v)| (n.clone(), client.scrub(v, &secrets))).collect();
+                let mut answer = answer;
+                let mut headers = std::mem::take(&mut answer.headers);
+                for (_, v) in headers.iter_mut() {
+                    if client.holds_secret(v, &secrets) {
+                        *v = client.scrub(v, &secrets);
+                    }
+                }
                 return Ok(ApiResponse { status: answer.status, headers, body: take_body(answer) });
             }
             Err(f) => {

@@ -113,10 +113,16 @@ pub fn send(transport: &Transport, out: &Outgoing, bearer: &str, reference_id: &
     let mut body = WipedBytes::with_capacity(capacity);
     let mut reader = resp.body_mut().with_config().limit(cap).reader();
     let mut chunk = [0u8; 16 * 1024];
+    // How much of `chunk` ever held answer bytes: only that part is wiped (16 KiB of volatile
+    // writes per call would cost more than the rest of the call).
+    let mut used = 0;
     loop {
         match reader.read(&mut chunk) {
             Ok(0) => break,
-            Ok(n) => body.extend(&chunk[..n]),
+            Ok(n) => {
+                used = used.max(n);
+                body.extend(&chunk[..n]);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
                 wipe(&mut chunk);
@@ -132,7 +138,7 @@ pub fn send(transport: &Transport, out: &Outgoing, bearer: &str, reference_id: &
             }
         }
     }
-    wipe(&mut chunk);
+    wipe(&mut chunk[..used]);
     Ok(Answer { status, headers, body, retry_after })
 }
 

@@ -730,6 +730,11 @@ impl Client {
         }
     }
 
+    /// Whether `text` holds the client_secret or one of `extra_secrets` (as `scrub` sees them).
+    pub fn holds_secret(&self, text: &str, extra_secrets: &[&str]) -> bool {
+        std::iter::once(self.client_secret.as_str()).chain(extra_secrets.iter().copied()).any(|s| s.len() >= 4 && text.contains(s))
+    }
+
     /// `text` without the client_secret or any of `extra_secrets`.
     pub fn scrub(&self, text: &str, extra_secrets: &[&str]) -> String {
         let mut secrets = vec![self.client_secret.as_str()];

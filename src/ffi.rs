@@ -507,7 +507,8 @@ fn set_last_response_headers(headers: &[(String, String)]) {
         text.push_str(v);
         text.push('\n');
     }
-    let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
+    // Header names and values cannot hold a NUL (the http crate refuses them).
+    let text = CString::new(text).unwrap_or_default();
     let _ = LAST_RESPONSE_HEADERS.try_with(|h| {
         if let Ok(mut h) = h.try_borrow_mut() {
             *h = text;
