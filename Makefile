@@ -15,7 +15,11 @@ TOKEN_SERVER := $(LIB_DIR)/flexiti-token-server
 BUILD_DIR    := $(CURDIR)/build
 CC           ?= cc
 CXX          ?= c++
-CARGO_FLAGS  := $(if $(filter release,$(PROFILE)),--release,)
+# Cargo features of the library every suite loads. `redis` (token_store=redis://, rediss://) is
+# off in a plain `cargo build` to keep the default library small; the suites test the library
+# with it, as `make dist` ships it (FEATURES= tests the default build instead).
+FEATURES     ?= redis
+CARGO_FLAGS  := $(if $(filter release,$(PROFILE)),--release,) $(if $(strip $(FEATURES)),--features "$(foreach f,$(FEATURES),flexiti-auth/$(f))",)
 
 # Environment proxies apply to loopback too: the suites talk to 127.0.0.1 only.
 unexport http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY FLX_LOG
@@ -36,7 +40,7 @@ help:
 	@echo "make clean   - remove build output"
 
 ## deps: what the suites need on a fresh Debian machine (installed only when missing).
-APT_PACKAGES := php-cli php-curl php-fpm phpunit libfcgi-bin pkg-config valgrind curl openssl
+APT_PACKAGES := php-cli php-curl php-fpm phpunit libfcgi-bin pkg-config valgrind curl openssl redis-server
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -57,6 +61,9 @@ test: deps build $(TEST_SUITES)
 
 test-rust: build
 	$(CARGO) test $(CARGO_FLAGS) --workspace -- --test-threads=4
+	@# The default build (no optional feature) must compile cleanly too: checked, not built, so
+	@# the library the suites load stays the featured one.
+	$(CARGO) check $(if $(filter release,$(PROFILE)),--release,) --lib -p flexiti-auth
 
 ## The token server itself, checked with curl (every control endpoint and fault kind).
 test-token-server: build

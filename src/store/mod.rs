@@ -12,6 +12,8 @@
 //! and hands the result to [`Turn::finish`] (write it, release the lock).
 
 pub mod file;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use crate::clock::Now;
 use crate::error::{quote, Error, FlxStatus, Result};
