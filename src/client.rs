@@ -132,6 +132,8 @@ pub struct Client {
     /// Points into `bindings`, which keeps every binding this client made until it is dropped.
     watch: std::sync::atomic::AtomicPtr<Binding>,
     bindings: Mutex<Vec<Arc<Binding>>>,
+    /// options.token_store_required, for the paths that run without the state lock.
+    store_required: std::sync::atomic::AtomicBool,
     pub logger: Logger,
     pub stats: Stats,
 }
@@ -192,6 +194,7 @@ impl Client {
             has_store: std::sync::atomic::AtomicBool::new(false),
             watch: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
             bindings: Mutex::new(Vec::new()),
+            store_required: std::sync::atomic::AtomicBool::new(false),
             logger: Logger::from_env(),
             stats: Stats::default(),
         };
@@ -289,22 +292,29 @@ impl Client {
         if affects == Affects::Transport && !options.same_transport(&inner.options) {
             inner.transport = None;
         }
+        if let Some(store) = &options.token_store {
+            // Timeouts, retries, trust anchors, check interval: for a networked store (no I/O).
+            store.configure(&store_settings(&options));
+        }
+        self.store_required.store(options.token_store_required, std::sync::atomic::Ordering::Relaxed);
         self.threshold.store(options.expiration_threshold_secs, std::sync::atomic::Ordering::Relaxed);
         inner.options = options;
         Ok(())
     }
 
     /// This client's key in its token store, opened (with no lock held) when the option was set
-    /// or the key changed; None without a store, or when it cannot be opened now (counted).
-    fn binding(&self, out: &Deferred) -> Option<Arc<Binding>> {
+    /// or the key changed; None without a store, or when it cannot be opened now (counted; an
+    /// error with token_store_required).
+    fn binding(&self, out: &Deferred) -> Result<Option<Arc<Binding>>> {
         let (store, scope, token_path) = {
             let inner = lock_state(&self.inner);
             let o = &inner.options;
-            (o.token_store.clone()?, o.scope.clone(), o.token_path.clone())
+            let Some(store) = o.token_store.clone() else { return Ok(None) };
+            (store, o.scope.clone(), o.token_path.clone())
         };
         if let Some(b) = self.store.load_full() {
             if Arc::ptr_eq(&b.store, &store) && b.scope == scope && b.token_path == token_path {
-                return Some(b);
+                return Ok(Some(b));
             }
         }
         match Binding::new(&store, self.endpoint.base(), &token_path, &self.client_id, scope.as_deref(), self.client_secret.as_str()) {
@@ -313,11 +323,11 @@ impl Client {
                 self.bindings.lock().unwrap_or_else(|e| e.into_inner()).push(b.clone());
                 self.store.store(Some(b.clone()));
                 self.watch.store(Arc::as_ptr(&b) as *mut Binding, std::sync::atomic::Ordering::Release);
-                Some(b)
+                Ok(Some(b))
             }
             Err(e) => {
-                self.store_problems(&mut vec![e], out);
-                None
+                self.store_problems(&mut vec![e], out)?;
+                Ok(None)
             }
         }
     }
@@ -333,15 +343,40 @@ impl Client {
         unsafe { &*watch }.unchanged()
     }
 
-    /// Count and log what went wrong with the store; the call goes on without it.
-    fn store_problems(&self, problems: &mut Problems, out: &Deferred) {
+    /// Count and log what went wrong with the store (at the level, and as often, as the store
+    /// says); the call goes on without it, unless token_store_required: then it fails with the
+    /// first store error.
+    fn store_problems(&self, problems: &mut Problems, out: &Deferred) -> Result<()> {
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let store = lock_state(&self.inner).options.token_store.clone();
+        let required = self.store_required.load(std::sync::atomic::Ordering::Relaxed);
+        let mut fatal = None;
         for e in problems.drain(..) {
+            let level = match &store {
+                Some(s) => s.triage(&e),
+                None => Some(Level::Warn),
+            };
             if e.status == FlxStatus::FLX_ERR_STORE {
                 bump(&self.stats.store_errors);
-                self.log(out, Level::Warn, &[], &|| format!("token store: {}; going on without it for this call", e.message));
-            } else {
-                self.log(out, Level::Warn, &[], &|| format!("token store: {}", e.message));
+                if let Some(level) = level {
+                    let then = if required { "token_store_required=true: the call fails" } else { "going on without it for this call" };
+                    self.log(out, level, &[], &|| format!("token store: {}; {then}", e.message));
+                }
+                if required && fatal.is_none() {
+                    fatal = Some(Error::new(FlxStatus::FLX_ERR_STORE, format!("token store: {} (token_store_required=true)", e.message)));
+                }
+            } else if let Some(level) = level {
+                self.log(out, level, &[], &|| format!("token store: {}", e.message));
             }
+        }
+        match fatal {
+            Some(e) => {
+                self.stats.count_failure(e.status);
+                Err(e)
+            }
+            None => Ok(()),
         }
     }
 
@@ -363,23 +398,28 @@ impl Client {
 
     /// A cached call after another process stored a token: read the store without its lock (a
     /// cached call does not wait for another's flight) and take a valid token found there.
-    fn cached_from_store(&self) -> Option<Arc<HeldToken>> {
+    /// With token_store_required, a store that cannot be read fails the call.
+    fn cached_from_store(&self) -> Result<Option<Arc<HeldToken>>> {
         if !self.has_store.load(std::sync::atomic::Ordering::Relaxed) {
-            return None;
+            return Ok(None);
         }
         let out = Deferred::new(&self.logger);
-        let Some(binding) = self.binding(&out) else {
-            out.flush();
-            return None;
+        let binding = match self.binding(&out) {
+            Ok(Some(b)) => b,
+            other => {
+                out.flush();
+                return other.map(|_| None);
+            }
         };
         let mut problems = Problems::new();
         if let Some(stored) = binding.peek(&mut problems) {
             let mut inner = lock_state(&self.inner);
             self.adopt(&mut inner, &stored.token, stored.generation, true);
         }
-        self.store_problems(&mut problems, &out);
+        let failed = self.store_problems(&mut problems, &out);
         out.flush();
-        self.current.load_full().filter(|t| !t.is_expired(self.threshold(), Now::read()))
+        failed?;
+        Ok(self.current.load_full().filter(|t| !t.is_expired(self.threshold(), Now::read())))
     }
 
     pub fn options(&self) -> Options {
@@ -399,7 +439,7 @@ impl Client {
                 self.cache_hit(&t);
                 return Ok((t, Decision::Cached));
             }
-            if let Some(t) = self.cached_from_store() {
+            if let Some(t) = self.cached_from_store()? {
                 self.cache_hit(&t);
                 return Ok((t, Decision::Cached));
             }
@@ -421,7 +461,17 @@ impl Client {
 
     /// Decide, and when a request is needed make it (or share the one in flight).
     fn fly(&self, use_cache: bool, out: &Deferred) -> Outcome {
-        let binding = self.binding(out);
+        let binding = self.binding(out)?;
+        let mut problems = Problems::new();
+        if let Some(b) = binding.as_deref().filter(|b| b.stale()) {
+            // A store read only by polling (redis): learn what it holds before this call waits,
+            // so a token stored earlier is not taken for one stored during the wait.
+            if let Some(stored) = b.peek(&mut problems) {
+                let mut inner = lock_state(&self.inner);
+                self.adopt(&mut inner, &stored.token, stored.generation, true);
+            }
+            self.store_problems(&mut problems, out)?;
+        }
         let (flight, seen_seq, wait_ms, generation_before) = {
             let mut inner = lock_state(&self.inner);
             // Before waiting on the flight: it may be a parent process's.
@@ -452,9 +502,8 @@ impl Client {
         }
         // The same flight across processes: inside the in-process flight, take the store's lock
         // for this key and re-read what it holds now (no I/O under the state lock).
-        let mut problems = Problems::new();
         let store_turn = binding.as_deref().map(|b| b.begin(Duration::from_millis(wait_ms), generation_before.unwrap_or(0), &mut problems));
-        self.store_problems(&mut problems, out);
+        self.store_problems(&mut problems, out)?;
         let plan = {
             let mut inner = lock_state(&self.inner);
             let now = Now::read();
@@ -517,7 +566,21 @@ impl Client {
         if let (Some(turn), Ok((t, decision))) = (store_turn, &result) {
             stored_generation = turn.finish(t, *decision, &mut problems);
         }
-        self.store_problems(&mut problems, out);
+        // token_store_required: a token the store did not take fails the call (it is held all
+        // the same: it was issued).
+        let store_failed = self.store_problems(&mut problems, out).err();
+        let result = match (result, store_failed) {
+            (Ok(ok), Some(e)) => {
+                let mut inner = lock_state(&self.inner);
+                if Arc::ptr_eq(&inner.flight, &flight) {
+                    inner.token = Some(ok.0.clone());
+                    self.current.store(Some(ok.0));
+                    inner.refresh_spent = false;
+                }
+                Err(e)
+            }
+            (result, _) => result,
+        };
 
         let mut inner = lock_state(&self.inner);
         if Arc::ptr_eq(&inner.flight, &flight) {
@@ -530,6 +593,7 @@ impl Client {
                         inner.store_generation = stored_generation;
                     }
                 }
+                Err(e) if e.status == FlxStatus::FLX_ERR_STORE => {}
                 Err(_) => {
                     // The held token stays exactly as it was; only remember not to resend its
                     // refresh token if it may have been consumed.
@@ -750,5 +814,16 @@ impl Client {
             inner.token.as_ref().map(|t| (t.age(Now::read()), t.expires_in, threshold))
         };
         self.stats.to_json(token).to_string()
+    }
+}
+
+/// What a networked token store takes from the options.
+fn store_settings(options: &Options) -> crate::store::StoreSettings {
+    crate::store::StoreSettings {
+        connect_timeout: std::time::Duration::from_millis(options.connect_timeout_ms),
+        timeout: std::time::Duration::from_millis(options.timeout_ms),
+        max_retries: options.max_retries,
+        extra_roots: options.ca_certs.as_ref().map(|certs| Arc::new(certs.iter().map(|c| c.der().to_vec()).collect())),
+        check_interval: std::time::Duration::from_millis(options.store_check_ms),
     }
 }

@@ -38,6 +38,12 @@ pub struct Options {
     /// `token_store` as set ("" for none), and the store it opened.
     pub token_store_spec: String,
     pub token_store: Option<Arc<dyn crate::store::TokenStore>>,
+    /// `token_store_required`: a call that cannot use the store fails (FLX_ERR_STORE) instead of
+    /// going on per process.
+    pub token_store_required: bool,
+    /// `store_check_ms`: how often the cached path re-reads a store that cannot signal changes
+    /// (redis); 0: on every call.
+    pub store_check_ms: u64,
 }
 
 /// max_response_bytes by default: 8 MiB.
@@ -59,6 +65,8 @@ impl Default for Options {
             refresh_min_age_secs: 0,
             token_store_spec: String::new(),
             token_store: None,
+            token_store_required: false,
+            store_check_ms: 1000,
         }
     }
 }
@@ -86,6 +94,8 @@ pub const OPTION_NAMES: &[&str] = &[
     "user_agent",
     "token_store",
     "refresh_min_age_secs",
+    "token_store_required",
+    "store_check_ms",
     "log_level",
     "log_file",
     "max_response_bytes",
@@ -186,6 +196,18 @@ impl Options {
                 }
                 let store = crate::store::open(v)?;
                 Ok(self.set_token_store(v, store))
+            }
+            "token_store_required" => {
+                self.token_store_required = match value.trim().to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" | "on" => true,
+                    "0" | "false" | "no" | "off" | "" => false,
+                    _ => return Err(Error::invalid(format!("option token_store_required must be true or false, got {:?}", shorten(value)))),
+                };
+                Ok(Affects::Policy)
+            }
+            "store_check_ms" => {
+                self.store_check_ms = parse_int(name, value, 0, MAX_TIMEOUT_MS)?;
+                Ok(Affects::Policy)
             }
             _ => Err(Error::invalid(format!("unknown option {}; known options: {}", quote(name), OPTION_NAMES.join(", ")))),
         }

@@ -5,7 +5,7 @@
 mod common;
 mod redis_support;
 
-use flexiti_auth::store::redis::{ConnectSettings, FailureKind, RedisStore, RedisTarget};
+use flexiti_auth::store::redis::{ConnectSettings, FailureKind, RedisClient, RedisTarget};
 use redis_support::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,7 +39,7 @@ fn pem_ders(path: &std::path::Path) -> Vec<Vec<u8>> {
 #[test]
 fn lock_write_and_release_compare_the_owner() {
     let server = RedisServer::start();
-    let store = RedisStore::new(RedisTarget::parse(&format!("{}?prefix=shop1:", server.url(None))).unwrap());
+    let store = RedisClient::new(RedisTarget::parse(&format!("{}?prefix=shop1:", server.url(None))).unwrap());
     let s = settings();
     let (key, lock) = (store.target.token_key("h1"), store.target.lock_key("h1"));
     assert_eq!(key, "shop1:flexiti-auth:{h1}:token");
@@ -78,7 +78,7 @@ fn lock_write_and_release_compare_the_owner() {
 #[test]
 fn one_connection_is_kept_alive() {
     let server = RedisServer::start();
-    let store = RedisStore::new(RedisTarget::parse(&server.url(None)).unwrap());
+    let store = RedisClient::new(RedisTarget::parse(&server.url(None)).unwrap());
     let s = settings();
     for _ in 0..50 {
         store.get(&s, "k").unwrap();
@@ -92,7 +92,7 @@ fn one_connection_is_kept_alive() {
 #[test]
 fn database_number_and_prefix_are_honoured() {
     let server = RedisServer::start();
-    let store = RedisStore::new(RedisTarget::parse(&format!("{}/5?prefix=p:", server.url(None))).unwrap());
+    let store = RedisClient::new(RedisTarget::parse(&format!("{}/5?prefix=p:", server.url(None))).unwrap());
     let s = settings();
     let lock = store.target.lock_key("x");
     assert!(store.try_lock(&s, &lock, "o", Duration::from_secs(30)).unwrap());
@@ -105,7 +105,7 @@ fn database_number_and_prefix_are_honoured() {
 #[test]
 fn a_stopped_redis_is_unreachable_then_backs_off_then_comes_back() {
     let mut server = RedisServer::start();
-    let store = RedisStore::new(RedisTarget::parse(&server.url(None)).unwrap());
+    let store = RedisClient::new(RedisTarget::parse(&server.url(None)).unwrap());
     let s = settings();
     assert!(store.try_lock(&s, "l", "o", Duration::from_secs(30)).unwrap());
     server.stop();
@@ -134,12 +134,12 @@ fn refused_credentials_are_an_auth_failure_and_never_show_the_password() {
     let s = settings();
     // Right passwords: the default user, and the ACL user.
     for userinfo in [":right-default-pass", "shop:right-shop-pass"] {
-        let store = RedisStore::new(RedisTarget::parse(&server.url(Some(userinfo))).unwrap());
+        let store = RedisClient::new(RedisTarget::parse(&server.url(Some(userinfo))).unwrap());
         assert!(store.try_lock(&s, &format!("l-{userinfo}"), "o", Duration::from_secs(30)).unwrap(), "{userinfo}");
     }
     // Wrong ones, and none at all.
     for userinfo in [Some(":wrong-default-pass"), Some("shop:wrong-shop-pass"), Some("nobody:wrong-nobody-pass"), None] {
-        let store = RedisStore::new(RedisTarget::parse(&server.url(userinfo)).unwrap());
+        let store = RedisClient::new(RedisTarget::parse(&server.url(userinfo)).unwrap());
         let e = store.get(&s, "k").unwrap_err();
         assert_eq!(e.kind, FailureKind::Auth, "{userinfo:?}: {e}");
         assert!(e.message.contains("Redis") && e.message.contains("authentication failed"), "{e}");
@@ -154,7 +154,7 @@ fn rediss_with_a_local_ca_is_refused_without_ca_file_and_trusted_with_it() {
     let server = RedisServer::start_with(RedisConfig { tls: true, ..Default::default() });
     let url = server.url(None);
     assert!(url.starts_with("rediss://localhost:"), "{url}");
-    let store = RedisStore::new(RedisTarget::parse(&url).unwrap());
+    let store = RedisClient::new(RedisTarget::parse(&url).unwrap());
     let e = store.get(&settings(), "k").unwrap_err();
     assert_eq!(e.kind, FailureKind::Tls, "{e}");
 
@@ -165,7 +165,7 @@ fn rediss_with_a_local_ca_is_refused_without_ca_file_and_trusted_with_it() {
     assert_eq!(server.cli_text(&["GET", "l"]), "o");
 
     // Plain redis:// to the TLS port is not a Redis that answers.
-    let plain = RedisStore::new(RedisTarget::parse(&format!("redis://127.0.0.1:{}", server.port)).unwrap());
+    let plain = RedisClient::new(RedisTarget::parse(&format!("redis://127.0.0.1:{}", server.port)).unwrap());
     let mut quick = settings();
     quick.command_timeout = Duration::from_millis(300);
     quick.connect_timeout = Duration::from_millis(300);

@@ -17,6 +17,7 @@ pub mod redis;
 
 use crate::clock::Now;
 use crate::error::{quote, Error, FlxStatus, Result};
+use crate::log::Level;
 use crate::secret::wipe;
 use crate::session;
 use crate::token::{Decision, HeldToken};
@@ -43,6 +44,28 @@ pub trait TokenStore: Send + Sync {
     fn describe(&self) -> &str;
     /// The slot of one key (`key` is a lower-case hex digest, safe in file names).
     fn open(&self, key: &str) -> Result<Box<dyn Slot>>;
+    /// The client's options that concern a networked store (timeouts, retries, trust anchors,
+    /// check interval), given again whenever an option is set. No I/O.
+    fn configure(&self, _settings: &StoreSettings) {}
+    /// How a problem this store reported is logged: at which level, or not at all (a store
+    /// that reports the same outage on every call logs it at most once a minute).
+    fn triage(&self, _problem: &Error) -> Option<Level> {
+        Some(Level::Warn)
+    }
+}
+
+/// What a networked store takes from the client's options.
+#[derive(Clone, Debug)]
+pub struct StoreSettings {
+    pub connect_timeout: Duration,
+    /// The token request's deadline (timeout_ms): bounds a store command too.
+    pub timeout: Duration,
+    pub max_retries: u32,
+    /// `ca_file`'s certificates (DER), added to the public roots.
+    pub extra_roots: Option<Arc<Vec<Vec<u8>>>>,
+    /// `store_check_ms`: how long the cached path trusts what it last read from a store that
+    /// cannot signal a change by itself.
+    pub check_interval: Duration,
 }
 
 impl std::fmt::Debug for dyn TokenStore {
@@ -55,6 +78,11 @@ impl std::fmt::Debug for dyn TokenStore {
 pub trait Slot: Send + Sync {
     /// A number that changes whenever a record is stored for this key. Cheap; no I/O.
     fn generation(&self) -> u64;
+    /// For a backend that learns of changes by reading (redis): true once its check interval
+    /// has passed since the record was last read, so the cached path reads it again. No I/O.
+    fn check_due(&self) -> bool {
+        false
+    }
     /// The record now, without the lock (a reader never sees a torn record), with the
     /// generation read before it. `Ok(None)`: no record.
     fn load(&self) -> Result<Loaded>;
@@ -69,6 +97,12 @@ pub trait Slot: Send + Sync {
 pub trait SlotLock {
     /// Replace the record (atomically) while holding the lock; returns the new generation.
     fn store(&mut self, record: &[u8]) -> Result<u64>;
+    /// The same, for a backend that expires records itself (redis): `lifetime` is how long the
+    /// token in the record stays usable.
+    fn store_expiring(&mut self, record: &[u8], lifetime: Duration) -> Result<u64> {
+        let _ = lifetime;
+        self.store(record)
+    }
 }
 
 /// A record as read: its bytes, and the generation read before reading it.
@@ -83,14 +117,28 @@ pub fn open(spec: &str) -> Result<Option<Arc<dyn TokenStore>>> {
     if v.is_empty() || v.eq_ignore_ascii_case("none") {
         return Ok(None);
     }
+    if redis_url(v) {
+        #[cfg(feature = "redis")]
+        return Ok(Some(Arc::new(redis::RedisStore::open(v)?)));
+        #[cfg(not(feature = "redis"))]
+        return Err(Error::invalid(
+            "option token_store: this build of flexiti-auth has no Redis support (built without the `redis` feature); use file:/absolute/dir or none",
+        ));
+    }
     let path = v.strip_prefix("file:").unwrap_or(v);
     if v.contains("://") && !v.starts_with("file:") {
         return Err(Error::invalid(format!(
-            "option token_store: {} is not a store this version knows (file:/absolute/dir, an absolute directory path, or none)",
+            "option token_store: {} is not a store this version knows (file:/absolute/dir, an absolute directory path, redis://host[:port][/db], rediss://..., or none)",
             quote(v)
         )));
     }
     Ok(Some(Arc::new(file::FileStore::open(path)?)))
+}
+
+/// `redis://…` or `rediss://…`.
+fn redis_url(v: &str) -> bool {
+    let lower = v.get(..9).unwrap_or(v).to_ascii_lowercase();
+    lower.starts_with("redis://") || lower.starts_with("rediss://")
 }
 
 /// A store error that reaches the caller, or is counted (`store_errors`).
@@ -240,11 +288,17 @@ impl Binding {
     /// cached path may hand out its held token. No I/O.
     #[inline]
     pub fn unchanged(&self) -> bool {
-        self.slot.generation() == self.seen.load(Ordering::Acquire)
+        self.slot.generation() == self.seen.load(Ordering::Acquire) && !self.slot.check_due()
     }
 
     pub fn generation(&self) -> u64 {
         self.slot.generation()
+    }
+
+    /// The store is one read only by polling (redis) and its check interval has passed: what
+    /// this client last read of it may be out of date. No I/O.
+    pub fn stale(&self) -> bool {
+        self.slot.check_due()
     }
 
     /// The stored token, read without the lock (for cached calls after the store changed).
@@ -344,7 +398,9 @@ impl Turn<'_> {
             sealed
         });
         match result.and_then(|mut sealed| {
-            let r = lock.store(&sealed);
+            // The token's own remaining life: a store that expires records drops it then.
+            let left = token.expires_in as i128 - token.age(Now::read());
+            let r = lock.store_expiring(&sealed, Duration::from_secs(left.clamp(1, 366 * 86_400) as u64));
             wipe(&mut sealed);
             r
         }) {

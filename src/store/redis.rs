@@ -21,7 +21,10 @@
 //! Fork: the connection belongs to the process that made it; a child never writes to it (it
 //! starts its own, and forgets the parent's without closing it).
 
+use super::{error, Loaded, Slot, SlotLock, StoreSettings, TokenStore};
 use crate::error::{quote, Error, Result};
+use crate::log::Level;
+use std::sync::atomic::{AtomicU64, Ordering};
 use crate::fork::{fork_generation, ForkLock};
 use crate::secret::SecretString;
 use std::sync::Arc;
@@ -217,13 +220,25 @@ fn decode(s: &str) -> Option<String> {
     percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|c| c.into_owned())
 }
 
-/// How connections are made: from the client's options at the time of the call.
-#[derive(Clone, Debug, PartialEq)]
+/// How connections are made: from the client's options (connect_timeout_ms, timeout_ms,
+/// ca_file) as they are at the time of the call.
+#[derive(Clone, Debug)]
 pub struct ConnectSettings {
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
     /// `ca_file`'s certificates (DER), added to the public roots for `rediss://`.
     pub extra_roots: Option<Arc<Vec<Vec<u8>>>>,
+}
+
+impl PartialEq for ConnectSettings {
+    fn eq(&self, o: &Self) -> bool {
+        let same_roots = match (&self.extra_roots, &o.extra_roots) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+            _ => false,
+        };
+        self.connect_timeout == o.connect_timeout && self.command_timeout == o.command_timeout && same_roots
+    }
 }
 
 /// What went wrong talking to Redis, in words that never carry the password.
@@ -275,19 +290,19 @@ const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
 /// The process's view of the connection: replaced (never reused) in a child after fork.
-struct Slot {
+struct ProcessConn {
     generation: u64,
     pid: u32,
     conn: Arc<parking_lot::Mutex<Conn>>,
 }
 
-type SlotLock = std::sync::Mutex<Slot>;
+type ProcessConnLock = std::sync::Mutex<ProcessConn>;
 
-impl ForkLock for SlotLock {
+impl ForkLock for ProcessConnLock {
     fn hold_for_fork(self: Arc<Self>) -> Box<dyn FnOnce()> {
         let guard = self.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: as in client.rs: the Arc moved into the closure outlives the guard, dropped first.
-        let guard: std::sync::MutexGuard<'static, Slot> = unsafe { std::mem::transmute(guard) };
+        let guard: std::sync::MutexGuard<'static, ProcessConn> = unsafe { std::mem::transmute(guard) };
         Box::new(move || {
             drop(guard);
             drop(self);
@@ -299,10 +314,11 @@ fn new_conn() -> Arc<parking_lot::Mutex<Conn>> {
     Arc::new(parking_lot::Mutex::new(Conn { con: None, settings: None, retry_at: None, backoff: BACKOFF_FIRST, last_failure: None }))
 }
 
-/// A Redis store: its target and one kept-alive connection per process.
-pub struct RedisStore {
+/// A Redis server as this library uses it: its target, one kept-alive connection per process
+/// (per handle: each handle's store has its own), and the few commands the store needs.
+pub struct RedisClient {
     pub target: RedisTarget,
-    slot: Arc<SlotLock>,
+    slot: Arc<ProcessConnLock>,
 }
 
 /// Compare-and-delete: release the lock only if this owner still holds it.
@@ -313,12 +329,12 @@ const WRITE_IF_OWNER: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redi
 static RELEASE_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(RELEASE));
 static WRITE_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(WRITE_IF_OWNER));
 
-impl RedisStore {
-    pub fn new(target: RedisTarget) -> RedisStore {
-        let slot = Arc::new(std::sync::Mutex::new(Slot { generation: fork_generation(), pid: std::process::id(), conn: new_conn() }));
+impl RedisClient {
+    pub fn new(target: RedisTarget) -> RedisClient {
+        let slot = Arc::new(std::sync::Mutex::new(ProcessConn { generation: fork_generation(), pid: std::process::id(), conn: new_conn() }));
         let lock: Arc<dyn ForkLock> = slot.clone();
         crate::fork::register(&lock);
-        RedisStore { target, slot }
+        RedisClient { target, slot }
     }
 
     /// This process's connection cell (a child gets a new one; the parent's is forgotten, not
@@ -499,6 +515,241 @@ impl RedisStore {
         let cell = self.conn();
         let c = cell.lock();
         c.con.is_none() && c.retry_at.is_some_and(|at| Instant::now() < at)
+    }
+}
+
+// ---- the token store on a RedisClient --------------------------------------------------------
+
+/// `token_store=redis://…`: one per handle (each handle sets its own option), so one kept-alive
+/// connection per handle and process.
+pub struct RedisStore {
+    client: Arc<RedisClient>,
+    describe: String,
+    settings: Arc<arc_swap::ArcSwap<StoreSettings>>,
+    /// Steady ms of the last warn- and error-level log line about this store (0: none yet).
+    last_warned: AtomicU64,
+    last_auth_error: AtomicU64,
+}
+
+/// A Redis outage is logged at most this often (per handle).
+const LOG_EVERY_MS: u64 = 60_000;
+/// What the lock's TTL adds to the request's deadlines: the waits between retries.
+const LOCK_MARGIN: Duration = Duration::from_secs(1);
+
+impl RedisStore {
+    /// Syntax only: no connection is made until a call needs the store.
+    pub fn open(url: &str) -> Result<RedisStore> {
+        let target = RedisTarget::parse(url)?;
+        let describe = match target.prefix.as_str() {
+            "" => target.describe(),
+            p => format!("{} (key prefix {})", target.describe(), quote(p)),
+        };
+        Ok(RedisStore {
+            client: Arc::new(RedisClient::new(target)),
+            describe,
+            settings: Arc::new(arc_swap::ArcSwap::from_pointee(StoreSettings {
+                connect_timeout: Duration::from_millis(5000),
+                timeout: Duration::from_millis(15000),
+                max_retries: 2,
+                extra_roots: None,
+                check_interval: Duration::from_millis(1000),
+            })),
+            last_warned: AtomicU64::new(0),
+            last_auth_error: AtomicU64::new(0),
+        })
+    }
+}
+
+fn connect_settings(s: &StoreSettings) -> ConnectSettings {
+    ConnectSettings { connect_timeout: s.connect_timeout, command_timeout: s.timeout, extra_roots: s.extra_roots.clone() }
+}
+
+/// Steady milliseconds from a cheap clock (the cached path reads it on every call).
+fn steady_ms() -> u64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: ts is a valid, writable timespec. The coarse clock is a memory read (vDSO).
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } == 0 {
+            return ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000 + 1;
+        }
+    }
+    static START: once_cell::sync::Lazy<Instant> = once_cell::sync::Lazy::new(Instant::now);
+    START.elapsed().as_millis() as u64 + 1
+}
+
+impl TokenStore for RedisStore {
+    fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    fn open(&self, key: &str) -> Result<Box<dyn Slot>> {
+        let t = &self.client.target;
+        Ok(Box::new(RedisSlot {
+            client: self.client.clone(),
+            settings: self.settings.clone(),
+            token_key: t.token_key(key),
+            lock_key: t.lock_key(key),
+            generation: AtomicU64::new(1),
+            seen: parking_lot::Mutex::new(None),
+            // Checked when a call first needs the record (Binding::new must not do I/O).
+            checked_at: AtomicU64::new(steady_ms()),
+        }))
+    }
+
+    fn configure(&self, settings: &StoreSettings) {
+        self.settings.store(Arc::new(settings.clone()));
+    }
+
+    fn triage(&self, problem: &Error) -> Option<Level> {
+        let auth = problem.message.contains(AUTH_FAILED);
+        let (last, level) = if auth { (&self.last_auth_error, Level::Error) } else { (&self.last_warned, Level::Warn) };
+        let now = steady_ms();
+        let before = last.load(Ordering::Relaxed);
+        if before != 0 && now.saturating_sub(before) < LOG_EVERY_MS {
+            return None;
+        }
+        last.compare_exchange(before, now, Ordering::Relaxed, Ordering::Relaxed).ok().map(|_| level)
+    }
+}
+
+/// Said of every refused password or ACL user: `triage` logs those at error level.
+const AUTH_FAILED: &str = "authentication failed";
+
+/// One key in Redis.
+struct RedisSlot {
+    client: Arc<RedisClient>,
+    settings: Arc<arc_swap::ArcSwap<StoreSettings>>,
+    token_key: String,
+    lock_key: String,
+    /// Bumped whenever a read finds a record other than the last one seen, or this process
+    /// stores one: Redis cannot tell a process that a key changed, so reads find out.
+    generation: AtomicU64,
+    /// The record last read or written (sealed bytes, each with its own nonce: every store
+    /// differs), None before the first read.
+    seen: parking_lot::Mutex<Option<Option<Vec<u8>>>>,
+    /// Steady ms of the last read (or attempt).
+    checked_at: AtomicU64,
+}
+
+impl RedisSlot {
+    fn failure(&self, f: RedisFailure) -> Error {
+        let mut e = error(f.message);
+        if f.kind == FailureKind::Auth && !e.message.contains(AUTH_FAILED) {
+            e.message = format!("{}: {AUTH_FAILED}", e.message);
+        }
+        e
+    }
+
+    /// Note a record read or written: a different one than last seen is a new generation.
+    fn observe(&self, record: Option<&[u8]>) -> u64 {
+        let mut seen = self.seen.lock();
+        let changed = match &*seen {
+            Some(prev) => prev.as_deref() != record,
+            None => true,
+        };
+        if changed {
+            *seen = Some(record.map(<[u8]>::to_vec));
+            self.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1)
+        } else {
+            self.generation.load(Ordering::Acquire)
+        }
+    }
+
+    /// How long the lock outlives a holder that died: the request's deadline for every try,
+    /// plus the waits between tries (Retry-After is capped at 5 s), plus a margin.
+    fn lock_ttl(s: &StoreSettings) -> Duration {
+        let tries = s.max_retries + 1;
+        s.timeout.saturating_mul(tries) + crate::transport::MAX_RETRY_AFTER.saturating_mul(s.max_retries) + LOCK_MARGIN
+    }
+}
+
+impl Slot for RedisSlot {
+    #[inline]
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    #[inline]
+    fn check_due(&self) -> bool {
+        let interval = self.settings.load().check_interval.as_millis() as u64;
+        steady_ms().saturating_sub(self.checked_at.load(Ordering::Relaxed)) >= interval
+    }
+
+    fn load(&self) -> Result<Loaded> {
+        let settings = connect_settings(&self.settings.load());
+        // Counted as a check even when it fails: an outage is tried again after the interval,
+        // not on every call (the connection's backoff spaces reconnects further).
+        self.checked_at.store(steady_ms(), Ordering::Relaxed);
+        let record = self.client.get(&settings, &self.token_key).map_err(|f| self.failure(f))?;
+        if record.as_ref().is_some_and(|r| r.len() > super::MAX_RECORD_BYTES) {
+            // Not ours (too large to be a record): no token.
+            let generation = self.observe(None);
+            return Ok(Loaded { record: None, generation });
+        }
+        let generation = self.observe(record.as_deref());
+        Ok(Loaded { record, generation })
+    }
+
+    fn lock(&self, timeout: Duration) -> Result<Option<Box<dyn SlotLock + '_>>> {
+        let store_settings = self.settings.load_full();
+        let settings = connect_settings(&store_settings);
+        let ttl = Self::lock_ttl(&store_settings);
+        let owner = owner_token();
+        let deadline = Instant::now() + timeout;
+        // Waiters poll: 2 ms, doubling to 50 ms (a flight takes a round trip to Flexiti).
+        let mut pause = Duration::from_millis(2);
+        loop {
+            if self.client.try_lock(&settings, &self.lock_key, &owner, ttl).map_err(|f| self.failure(f))? {
+                return Ok(Some(Box::new(RedisLock { slot: self, owner, settings })));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    fn location(&self) -> String {
+        format!("{} key {}", self.client.target.describe(), quote(&self.token_key))
+    }
+}
+
+/// The key's lock in Redis, held by `owner`; released (compare-and-delete) on drop.
+struct RedisLock<'a> {
+    slot: &'a RedisSlot,
+    owner: String,
+    settings: ConnectSettings,
+}
+
+impl SlotLock for RedisLock<'_> {
+    fn store(&mut self, record: &[u8]) -> Result<u64> {
+        // A record without a known lifetime lives as long as a Flexiti token at most.
+        self.store_expiring(record, Duration::from_secs(1200))
+    }
+
+    fn store_expiring(&mut self, record: &[u8], lifetime: Duration) -> Result<u64> {
+        let slot = self.slot;
+        let written = slot
+            .client
+            .write_if_owner(&self.settings, &slot.lock_key, &self.owner, &slot.token_key, record, lifetime)
+            .map_err(|f| slot.failure(f))?;
+        if !written {
+            return Err(error(format!(
+                "{}: the lock expired before the token could be written (the request outlived the lock's TTL); not stored, so no newer token is overwritten",
+                slot.location()
+            )));
+        }
+        Ok(slot.observe(Some(record)))
+    }
+}
+
+impl Drop for RedisLock<'_> {
+    fn drop(&mut self) {
+        // A failure here leaves the lock to expire by its TTL.
+        let _ = self.slot.client.release(&self.settings, &self.slot.lock_key, &self.owner);
     }
 }
 
