@@ -1,0 +1,659 @@
+//! Web farm: the token store on a real redis-server, with real processes standing for machines
+//! (each with its own handle, its own connection to Redis) and the local token server.
+//! Built only with the `redis` feature (`make test` turns it on).
+#![cfg(feature = "redis")]
+
+mod common;
+mod redis_support;
+
+use common::*;
+use flexiti_auth::{Client, Decision, FlxStatus};
+use redis_support::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("flx-farm-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A handle on the token server with the given options (in order), its log lines collected.
+fn node(server: &TokenServer, options: &[(&str, String)]) -> (Client, Arc<Mutex<Vec<(String, String)>>>) {
+    let c = client(server);
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    c.logger.set_callback(Some(Arc::new(move |level, line: &str| sink.lock().unwrap().push((level.name().to_owned(), line.to_owned())))));
+    c.set_option("log_level", "debug").unwrap();
+    for (k, v) in options {
+        c.set_option(k, v).unwrap_or_else(|e| panic!("set_option {k}: {e}"));
+    }
+    (c, lines)
+}
+
+fn stats(c: &Client) -> Value {
+    serde_json::from_str(&c.stats_json()).unwrap()
+}
+
+fn requests_of(server: &TokenServer) -> Vec<Value> {
+    server.requests().into_iter().filter(|r| r["path"].as_str().unwrap_or("").ends_with("/oauth/token")).collect()
+}
+
+/// The sealed record's key in Redis (one key per test here).
+fn token_keys(redis: &RedisServer) -> Vec<String> {
+    redis.cli_text(&["--scan", "--pattern", "*flexiti-auth:*:token"]).lines().map(str::to_owned).filter(|l| !l.is_empty()).collect()
+}
+
+// ---- processes standing for machines ----------------------------------------------------------
+
+/// A node process: this test binary again, running `farm_node_main` with a JSON config.
+/// Per step it waits for `go-<n>` in the shared directory, makes its calls, and writes what it
+/// got to `done-<n>-<id>` (one JSON line per call).
+fn node_main_if_child() -> bool {
+    let Ok(cfg) = std::env::var("FLX_FARM_NODE") else { return false };
+    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(cfg).unwrap()).unwrap();
+    let dir = PathBuf::from(cfg["dir"].as_str().unwrap());
+    let id = cfg["id"].as_u64().unwrap();
+    let c = Client::new(cfg["url"].as_str().unwrap(), CLIENT_ID, CLIENT_SECRET).unwrap();
+    c.set_option("proxy", "none").unwrap();
+    for pair in cfg["options"].as_array().unwrap() {
+        c.set_option(pair[0].as_str().unwrap(), pair[1].as_str().unwrap()).unwrap();
+    }
+    std::fs::write(dir.join(format!("ready-{id}")), "").unwrap();
+    for (n, step) in cfg["steps"].as_array().unwrap().iter().enumerate() {
+        let go = dir.join(format!("go-{n}"));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !go.exists() {
+            assert!(Instant::now() < deadline, "node {id}: no go-{n}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let mut out = String::new();
+        for _ in 0..step["calls"].as_u64().unwrap() {
+            let start = wall_ms();
+            let line = match c.get_token_with_decision(step["use_cache"].as_bool().unwrap()) {
+                Ok((t, d)) => json!({"token": t.access_token, "decision": d.name(), "start": start, "ms": wall_ms()}),
+                Err(e) => json!({"error": e.to_string(), "start": start, "ms": wall_ms()}),
+            };
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+        std::fs::write(dir.join(format!("done-{n}-{id}.tmp")), out).unwrap();
+        std::fs::rename(dir.join(format!("done-{n}-{id}.tmp")), dir.join(format!("done-{n}-{id}"))).unwrap();
+    }
+    std::fs::write(dir.join(format!("stats-{id}")), c.stats_json()).unwrap();
+    true
+}
+
+struct Farm {
+    dir: PathBuf,
+    children: Vec<std::process::Child>,
+}
+
+impl Farm {
+    fn start(test: &str, n: usize, url: &str, options: &[(&str, String)], steps: Value) -> Farm {
+        let dir = temp_dir(test);
+        let mut children = Vec::new();
+        for id in 0..n {
+            let cfg = json!({"dir": dir, "id": id, "url": url, "options": options.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(), "steps": steps});
+            let path = dir.join(format!("cfg-{id}.json"));
+            std::fs::write(&path, cfg.to_string()).unwrap();
+            let child = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", test, "--nocapture", "--test-threads=1"])
+                .env("FLX_FARM_NODE", &path)
+                .env_remove("FLX_LOG")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            children.push(child);
+        }
+        let farm = Farm { dir, children };
+        farm.wait_for(|d| (0..n).all(|id| d.join(format!("ready-{id}")).exists()), "nodes ready");
+        farm
+    }
+
+    fn wait_for(&self, f: impl Fn(&Path) -> bool, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !f(&self.dir) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Release every node for step `n` at once; what each call returned, per node.
+    fn step(&self, n: usize) -> Vec<Vec<Value>> {
+        std::fs::write(self.dir.join(format!("go-{n}")), "").unwrap();
+        let count = self.children.len();
+        self.wait_for(|d| (0..count).all(|id| d.join(format!("done-{n}-{id}")).exists()), &format!("step {n}"));
+        (0..count)
+            .map(|id| {
+                std::fs::read_to_string(self.dir.join(format!("done-{n}-{id}"))).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+            })
+            .collect()
+    }
+
+    fn finish(mut self) -> Vec<Value> {
+        for c in &mut self.children {
+            assert!(c.wait().unwrap().success(), "a node process failed");
+        }
+        let stats = (0..self.children.len())
+            .map(|id| serde_json::from_str(&std::fs::read_to_string(self.dir.join(format!("stats-{id}"))).unwrap()).unwrap())
+            .collect();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        stats
+    }
+}
+
+impl Drop for Farm {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Call until `f` holds (a reconnect waits out its backoff), at most 10 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn tokens_of(results: &[Vec<Value>]) -> Vec<String> {
+    results
+        .iter()
+        .flatten()
+        .map(|r| {
+            assert!(r.get("error").is_none(), "a call failed: {r}");
+            r["token"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+// ---- several machines, one Redis ---------------------------------------------------------------
+
+/// 8 processes on one Redis, released together: one client_credentials request for all; a
+/// burst of apply/purchase calls (non-cache) shares one refresh; once the token expires, one
+/// refresh for all again; cached calls send nothing. No refresh token is sent twice; every
+/// token handed out was issued and was the newest one at the time.
+#[test]
+fn eight_processes_on_one_redis_make_one_request_per_needed_refresh() {
+    if node_main_if_child() {
+        return;
+    }
+    // Tokens live 4 s; with a threshold of 1 s each is used for 3 s.
+    let server = TokenServer::start_with(&["--expires-in", "4"]);
+    let redis = RedisServer::start();
+    let store = format!("{}?prefix=farm-test:", redis.url(None));
+    let options = [("token_store", store.clone()), ("expiration_threshold_secs", "1".to_owned())];
+    let steps = json!([
+        {"use_cache": true, "calls": 1},
+        {"use_cache": false, "calls": 1},
+        {"use_cache": true, "calls": 1},
+        {"use_cache": true, "calls": 200},
+        {"use_cache": false, "calls": 5},
+    ]);
+    let farm = Farm::start("eight_processes_on_one_redis_make_one_request_per_needed_refresh", 8, &server.url, &options, steps);
+
+    // 1. Nobody holds a token: one client_credentials request for the 8.
+    let first = tokens_of(&farm.step(0));
+    let reqs = requests_of(&server);
+    assert_eq!(reqs.len(), 1, "{reqs:#?}");
+    assert_eq!(reqs[0]["form"]["grant_type"], "client_credentials");
+    let issued = server.issued_access_tokens();
+    assert!(first.iter().all(|t| *t == issued[0]), "every node got the one token: {first:?}");
+
+    // 2. Apply/purchase on every node at once (the server answers slowly, so all of them
+    //    arrive during the first one's flight): one refresh, and they all take its token.
+    server.faults(json!([{"delay_ms": 800, "count": 1}]));
+    let second = tokens_of(&farm.step(1));
+    let reqs = requests_of(&server);
+    assert_eq!(reqs.len(), 2, "{reqs:#?}");
+    assert_eq!(reqs[1]["form"]["grant_type"], "refresh_token", "{reqs:#?} {second:?}");
+    let issued = server.issued_access_tokens();
+    assert!(second.iter().all(|t| *t == issued[1]), "{second:?}");
+
+    // 3. Past the token's life (by the guide's rule an expired token is replaced, not
+    //    refreshed): cached calls on every node, one request farm-wide.
+    std::thread::sleep(Duration::from_millis(3300));
+    let third = tokens_of(&farm.step(2));
+    let reqs = requests_of(&server);
+    assert_eq!(reqs.len(), 3, "{reqs:#?}");
+    assert_eq!(reqs[2]["form"]["grant_type"], "client_credentials");
+    let issued = server.issued_access_tokens();
+    assert!(third.iter().all(|t| *t == issued[2]), "{third:?}");
+
+    // 4. 200 cached calls per node: no request.
+    let fourth = tokens_of(&farm.step(3));
+    assert_eq!(requests_of(&server).len(), 3);
+    assert!(fourth.iter().all(|t| *t == issued[2]));
+
+    // No refresh token sent twice; the refresh used the newest one and was accepted.
+    let reqs = requests_of(&server);
+    let refresh_tokens = server.get("issued")["refresh_tokens"].as_array().unwrap().clone();
+    let sent: Vec<&str> = reqs.iter().filter_map(|r| r["form"]["refresh_token"].as_str()).collect();
+    assert_eq!(sent, vec![refresh_tokens[0].as_str().unwrap()]);
+    assert!(reqs.iter().all(|r| r["status"] == 200), "{reqs:#?}");
+
+    // 5. Apply/purchase calls on every node, unsynchronised (5 each, as fast as they come):
+    //    refreshes rotate the token under the others, yet no refresh token is sent twice, none
+    //    is refused (no fallback), and no call returns a token that another node had already
+    //    replaced before the call began.
+    let fifth = farm.step(4);
+    let issued5 = server.issued_access_tokens();
+    let rts: Vec<String> = server.get("issued")["refresh_tokens"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    let reqs = requests_of(&server);
+    let later = &reqs[3..];
+    assert!(!later.is_empty() && later.len() <= 40, "{}", later.len());
+    let mut sent: Vec<&str> = later.iter().map(|r| r["form"]["refresh_token"].as_str().expect("only refreshes")).collect();
+    assert!(later.iter().all(|r| r["status"] == 200 && r["form"]["grant_type"] == "refresh_token"), "{later:#?}");
+    // Each refresh used the refresh token of the token issued just before it.
+    for (i, rt) in sent.iter().enumerate() {
+        assert_eq!(*rt, rts[2 + i], "refresh {i} used an old refresh token");
+    }
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent.len(), later.len(), "a refresh token was sent twice");
+    let index = |t: &str| issued5.iter().position(|x| x == t).unwrap_or_else(|| panic!("{t} was never issued"));
+    let mut first_returned = vec![u64::MAX; issued5.len()];
+    for r in fifth.iter().flatten() {
+        assert!(r.get("error").is_none(), "{r}");
+        let i = index(r["token"].as_str().unwrap());
+        first_returned[i] = first_returned[i].min(r["ms"].as_u64().unwrap());
+    }
+    for r in fifth.iter().flatten() {
+        let i = index(r["token"].as_str().unwrap());
+        let replaced_at = first_returned[i + 1..].iter().min().copied().unwrap_or(u64::MAX);
+        assert!(replaced_at >= r["start"].as_u64().unwrap(), "a call began after its token was replaced: {r}");
+    }
+
+    // The store holds the newest token sealed: neither token in clear, a TTL of its own life.
+    let keys = token_keys(&redis);
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("farm-test:flexiti-auth:{"), "{keys:?}");
+    let value = redis.cli(&["--no-raw", "GET", &keys[0]]);
+    let raw = redis.cli(&["GET", &keys[0]]);
+    let all_issued = server.get("issued");
+    let every: Vec<&str> = ["access_tokens", "refresh_tokens"].iter().flat_map(|k| all_issued[*k].as_array().unwrap().iter().map(|v| v.as_str().unwrap())).collect();
+    assert!(every.len() >= 8);
+    for secret in every.into_iter().chain([CLIENT_SECRET]) {
+        assert!(!String::from_utf8_lossy(&raw).contains(secret) && !String::from_utf8_lossy(&value).contains(secret), "{secret} in clear");
+    }
+    assert!(raw.len() > 100, "a sealed record: {raw:?}");
+    let ttl: i64 = redis.cli_text(&["PTTL", &keys[0]]).parse().unwrap();
+    assert!(ttl > 0 && ttl <= 4000, "PTTL {ttl}");
+
+    let stats = farm.finish();
+    let total: u64 = stats.iter().map(|s| s["requests"]["client_credentials"].as_u64().unwrap() + s["requests"]["refresh_token"].as_u64().unwrap()).sum();
+    assert_eq!(total as usize, requests_of(&server).len(), "{stats:#?}");
+    assert!(stats.iter().all(|s| s["store_errors"] == 0), "{stats:#?}");
+}
+
+// ---- the lock holder dies ----------------------------------------------------------------------
+
+/// The lock holder is killed (SIGKILL) while its request hangs: the others get a token within
+/// about 2 x timeout_ms, each on its own with client_credentials (never a refresh); once the
+/// dead holder's lock has expired, sharing resumes.
+#[test]
+fn kill_9_of_the_lock_holder() {
+    if node_main_if_child() {
+        return;
+    }
+    let server = TokenServer::start();
+    let redis = RedisServer::start();
+    let store = redis.url(None);
+    // The holder: its request hangs; lock TTL = 3000 x 1 + 1000 ms.
+    server.faults(json!([{"hang": true, "hang_ms": 20000, "count": 1}]));
+    let holder_opts = [("token_store", store.clone()), ("timeout_ms", "3000".to_owned()), ("max_retries", "0".to_owned())];
+    let farm = Farm::start("kill_9_of_the_lock_holder", 1, &server.url, &holder_opts, json!([{"use_cache": true, "calls": 1}]));
+    std::fs::write(farm.dir.join("go-0"), "").unwrap();
+    let locked_at = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lock_key = loop {
+        let keys = redis.cli_text(&["--scan", "--pattern", "*flexiti-auth:*:lock"]);
+        if let Some(k) = keys.lines().next().filter(|k| !k.is_empty()) {
+            if requests_of(&server).len() == 1 {
+                break k.to_owned();
+            }
+        }
+        assert!(Instant::now() < deadline, "the holder never took the lock");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let mut farm = farm;
+    let mut holder = farm.children.pop().unwrap();
+    holder.kill().unwrap(); // SIGKILL
+    holder.wait().unwrap();
+
+    // Two other machines, while the dead holder's lock stands.
+    let timeout_ms = 1500u64;
+    let opts = [("token_store", store.clone()), ("timeout_ms", timeout_ms.to_string()), ("max_retries", "0".to_owned())];
+    let results: Vec<(Result<(String, Decision), String>, Duration)> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let (c, _) = node(&server, &opts);
+                s.spawn(move || {
+                    let t = Instant::now();
+                    let r = c.get_token_with_decision(true).map(|(t, d)| (t.access_token.clone(), d)).map_err(|e| e.to_string());
+                    (r, t.elapsed())
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (r, took) in &results {
+        let (_, d) = r.as_ref().unwrap();
+        assert_eq!(*d, Decision::New);
+        assert!(*took < Duration::from_millis(2 * timeout_ms + 1000), "took {took:?}");
+        assert!(*took >= Duration::from_millis(timeout_ms - 100), "it waited for the lock first: {took:?}");
+    }
+    let reqs = requests_of(&server);
+    assert_eq!(reqs.len(), 3, "the dead holder's, then one each: {reqs:#?}");
+    assert!(reqs.iter().all(|r| r["form"]["grant_type"] == "client_credentials"), "never a refresh: {reqs:#?}");
+    // Neither could take the lock to store its token.
+    assert!(token_keys(&redis).is_empty());
+
+    // Once the dead holder's lock has expired, two more machines released together share one.
+    while redis.cli_text(&["EXISTS", &lock_key]) == "1" {
+        assert!(locked_at.elapsed() < Duration::from_secs(10), "the dead holder's lock never expired");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = requests_of(&server).len();
+    server.faults(json!([{"delay_ms": 300, "count": 1}]));
+    let tokens: Vec<String> = std::thread::scope(|s| {
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let (c, _) = node(&server, &opts);
+                let b = barrier.clone();
+                s.spawn(move || {
+                    b.wait();
+                    c.get_token(true).unwrap().access_token.clone()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(requests_of(&server).len(), before + 1);
+    assert_eq!(tokens[0], tokens[1]);
+    assert_eq!(token_keys(&redis).len(), 1);
+}
+
+// ---- Redis goes away -----------------------------------------------------------------------------
+
+#[test]
+fn redis_stopped_mid_run_never_stops_payments_and_sharing_resumes() {
+    let server = TokenServer::start();
+    let mut redis = RedisServer::start();
+    let opts = [("token_store", redis.url(None)), ("store_check_ms", "0".to_owned()), ("connect_timeout_ms", "500".to_owned())];
+    let (a, a_log) = node(&server, &opts);
+    let (b, _) = node(&server, &opts);
+    let t1 = a.get_token(true).unwrap();
+    assert_eq!(b.get_token(true).unwrap().access_token, t1.access_token, "shared through Redis");
+    assert_eq!(requests_of(&server).len(), 1);
+
+    redis.stop();
+    // Cached and non-cache calls keep succeeding, per process.
+    let t0 = Instant::now();
+    for _ in 0..20 {
+        a.get_token(true).unwrap();
+    }
+    let t2 = a.get_token(false).unwrap();
+    assert_ne!(t2.access_token, t1.access_token);
+    let t3 = a.get_token(false).unwrap();
+    assert_ne!(t3.access_token, t2.access_token);
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    let s = stats(&a);
+    assert!(s["store_errors"].as_u64().unwrap() >= 2, "{s}");
+    assert_eq!(s["last_error_code"], 0, "no call failed: {s}");
+    // Warned about it, naming Redis, at most once (a minute).
+    let warned: Vec<String> = a_log.lock().unwrap().iter().filter(|(l, _)| l == "WARN").map(|(_, m)| m.clone()).collect();
+    assert_eq!(warned.len(), 1, "{warned:#?}");
+    assert!(warned[0].contains(&format!("Redis at 127.0.0.1:{}", redis.port)) && warned[0].contains("going on without it"), "{warned:?}");
+
+    // Redis is back (empty): after the reconnect backoff, a's next flight stores its token and
+    // b takes it without a request.
+    redis.restart();
+    eventually("a stores its token again", || {
+        a.get_token(false).unwrap();
+        token_keys(&redis).len() == 1
+    });
+    drop(b);
+    let (c, _) = node(&server, &opts);
+    let before = requests_of(&server).len();
+    let from_store = c.get_token(true).unwrap();
+    assert_eq!(requests_of(&server).len(), before, "a new node takes the stored token: sharing resumed");
+    assert_eq!(from_store.access_token, server.issued_access_tokens().last().unwrap().as_str());
+    assert_eq!(token_keys(&redis).len(), 1);
+}
+
+#[test]
+fn token_store_required_fails_closed_when_redis_is_down() {
+    let server = TokenServer::start();
+    let mut redis = RedisServer::start();
+    let opts = [("token_store", redis.url(None)), ("token_store_required", "true".to_owned()), ("store_check_ms", "0".to_owned())];
+    let (a, a_log) = node(&server, &opts);
+    a.get_token(true).unwrap();
+    redis.stop();
+    let before = requests_of(&server).len();
+    for use_cache in [true, false] {
+        let e = a.get_token(use_cache).unwrap_err();
+        assert_eq!(e.status, FlxStatus::FLX_ERR_STORE, "{e}");
+        assert!(e.message.contains(&format!("Redis at 127.0.0.1:{}", redis.port)) && e.message.contains("token_store_required"), "{e}");
+        assert!(e.message.contains("refused") || e.message.contains("unreachable"), "{e}");
+    }
+    assert_eq!(requests_of(&server).len(), before, "no request outside the farm's flight");
+    let s = stats(&a);
+    assert_eq!(s["last_error_name"], "FLX_ERR_STORE");
+    assert!(s["store_errors"].as_u64().unwrap() >= 2);
+    assert!(a_log.lock().unwrap().iter().any(|(l, m)| l == "WARN" && m.contains("the call fails")));
+    // Back: calls succeed again.
+    redis.restart();
+    eventually("calls succeed again", || a.get_token(false).is_ok());
+}
+
+// ---- credentials -------------------------------------------------------------------------------
+
+#[test]
+fn passwords_and_acl_users_right_and_wrong() {
+    let server = TokenServer::start();
+    let redis = RedisServer::start_with(RedisConfig {
+        requirepass: Some("Default-Pass-9d1".into()),
+        acl_user: Some(("shop1".into(), "Shop-Pass-77e".into())),
+        tls: false,
+    });
+    let port = redis.port;
+    let secrets = ["Default-Pass-9d1", "Shop-Pass-77e", "Wrong-Pass-3c0", "Wrong-User-Pass-5a"];
+
+    // Right: the default user's password, and the ACL user: shared through Redis.
+    for userinfo in [":Default-Pass-9d1", "shop1:Shop-Pass-77e"] {
+        let opts = [("token_store", redis.url(Some(userinfo)) + "?prefix=" + &userinfo.len().to_string())];
+        let (a, _) = node(&server, &opts);
+        let (b, _) = node(&server, &opts);
+        let before = requests_of(&server).len();
+        let t = a.get_token(true).unwrap();
+        assert_eq!(b.get_token(true).unwrap().access_token, t.access_token);
+        assert_eq!(requests_of(&server).len(), before + 1, "{userinfo}");
+        assert_eq!(stats(&a)["store_errors"], 0);
+    }
+
+    // Wrong: calls succeed per process, with an error-level line naming Redis and the
+    // authentication failure; with token_store_required they fail with FLX_ERR_STORE.
+    for userinfo in [Some(":Wrong-Pass-3c0"), Some("shop1:Wrong-User-Pass-5a"), None] {
+        let url = redis.url(userinfo);
+        let (a, log) = node(&server, &[("token_store", url.clone())]);
+        let t = a.get_token(true).unwrap();
+        assert!(!t.access_token.is_empty());
+        a.get_token(false).unwrap();
+        let s = stats(&a);
+        assert!(s["store_errors"].as_u64().unwrap() >= 1, "{s}");
+        let lines = log.lock().unwrap().clone();
+        let errors: Vec<&String> = lines.iter().filter(|(l, _)| l == "ERROR").map(|(_, m)| m).collect();
+        assert_eq!(errors.len(), 1, "one error line (at most once a minute): {lines:#?}");
+        assert!(errors[0].contains(&format!("Redis at 127.0.0.1:{port}")) && errors[0].contains("authentication failed"), "{errors:?}");
+
+        let (r, rlog) = node(&server, &[("token_store", url.clone()), ("token_store_required", "true".to_owned())]);
+        let before = requests_of(&server).len();
+        let e = r.get_token(true).unwrap_err();
+        assert_eq!(e.status, FlxStatus::FLX_ERR_STORE);
+        assert!(e.message.contains("Redis") && e.message.contains("authentication failed"), "{e}");
+        assert_eq!(requests_of(&server).len(), before);
+
+        // No password anywhere: messages, log lines, stats.
+        let mut texts: Vec<String> = lines.iter().chain(rlog.lock().unwrap().iter()).map(|(_, m)| m.clone()).collect();
+        texts.push(e.to_string());
+        texts.push(a.stats_json());
+        texts.push(r.stats_json());
+        for t in &texts {
+            for s in secrets {
+                assert!(!t.contains(s), "{s} in {t}");
+            }
+        }
+    }
+    // A wrong URL is refused at set_option, without the password either.
+    let c = client(&server);
+    let e = c.set_option("token_store", "redis://shop1:Shop-Pass-77e@localhost:notaport").unwrap_err();
+    assert_eq!(e.status, FlxStatus::FLX_ERR_INVALID_ARGUMENT);
+    assert!(!e.message.contains("Shop-Pass-77e"), "{e}");
+}
+
+// ---- TLS ---------------------------------------------------------------------------------------
+
+#[test]
+fn rediss_with_a_local_ca_and_a_leaf_certificate() {
+    let server = TokenServer::start();
+    let redis = RedisServer::start_with(RedisConfig { tls: true, ..Default::default() });
+    let ca = redis.ca_file().to_str().unwrap().to_owned();
+    // Without ca_file the local CA is not trusted: calls still succeed, store errors counted.
+    let (x, xlog) = node(&server, &[("token_store", redis.url(None))]);
+    x.get_token(true).unwrap();
+    assert!(stats(&x)["store_errors"].as_u64().unwrap() >= 1);
+    assert!(xlog.lock().unwrap().iter().any(|(l, m)| l == "WARN" && m.contains("TLS")), "{:?}", xlog.lock().unwrap());
+
+    // With it (set before or after token_store), shared over TLS.
+    let (a, _) = node(&server, &[("ca_file", ca.clone()), ("token_store", redis.url(None))]);
+    let (b, _) = node(&server, &[("token_store", redis.url(None)), ("ca_file", ca.clone())]);
+    let before = requests_of(&server).len();
+    let t = a.get_token(true).unwrap();
+    assert_eq!(b.get_token(true).unwrap().access_token, t.access_token);
+    assert_eq!(requests_of(&server).len(), before + 1);
+    assert_eq!(stats(&a)["store_errors"], 0);
+    assert_eq!(stats(&b)["store_errors"], 0);
+    let keys = token_keys(&redis);
+    assert_eq!(keys.len(), 1);
+    let raw = redis.cli(&["GET", &keys[0]]);
+    assert!(!String::from_utf8_lossy(&raw).contains(&t.access_token));
+}
+
+// ---- freshness, syntax-only set_option, fork ----------------------------------------------------
+
+/// A token replaced on node A stops being handed out by node B within store_check_ms (plus one
+/// call); in between, B's cached path reads no Redis.
+#[test]
+fn a_replaced_token_stops_being_handed_out_within_store_check_ms() {
+    let server = TokenServer::start();
+    let redis = RedisServer::start();
+    let opts = [("token_store", redis.url(None)), ("store_check_ms", "400".to_owned())];
+    let (a, _) = node(&server, &opts);
+    let (b, _) = node(&server, &opts);
+    let t1 = a.get_token(true).unwrap();
+    assert_eq!(b.get_token(true).unwrap().access_token, t1.access_token);
+    let calls_before: u64 = redis_calls(&redis);
+    for _ in 0..1000 {
+        b.get_token(true).unwrap();
+    }
+    assert!(redis_calls(&redis) - calls_before <= 3, "the cached path stays a memory read");
+    let t2 = a.get_token(false).unwrap();
+    assert_ne!(t1.access_token, t2.access_token);
+    let replaced = Instant::now();
+    loop {
+        let got = b.get_token(true).unwrap();
+        if got.access_token == t2.access_token {
+            break;
+        }
+        assert_eq!(got.access_token, t1.access_token);
+        assert!(replaced.elapsed() < Duration::from_millis(400 + 300), "still the replaced token after {:?}", replaced.elapsed());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(requests_of(&server).len(), 2, "b took a's refresh from Redis");
+}
+
+fn redis_calls(redis: &RedisServer) -> u64 {
+    let info = redis.cli_text(&["INFO", "commandstats"]);
+    // Every command but INFO itself.
+    info.lines()
+        .filter(|l| l.starts_with("cmdstat_") && !l.starts_with("cmdstat_info"))
+        .map(|l| l.split("calls=").nth(1).unwrap().split(',').next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn set_option_checks_the_url_only_and_one_connection_serves_many_calls() {
+    let server = TokenServer::start();
+    // Nothing listens there: setting the option does not connect.
+    let c = client(&server);
+    let t = Instant::now();
+    c.set_option("token_store", &format!("redis://127.0.0.1:{}/3?prefix=x:", closed_port())).unwrap();
+    assert!(t.elapsed() < Duration::from_millis(200));
+    for bad in ["redis://host:0", "redis://host/abc", "rediss://", "redis://h?prefx=a"] {
+        let e = c.set_option("token_store", bad).unwrap_err();
+        assert_eq!(e.status, FlxStatus::FLX_ERR_INVALID_ARGUMENT, "{bad}");
+        assert!(e.message.contains("token_store"), "{e}");
+    }
+
+    let redis = RedisServer::start();
+    let (a, _) = node(&server, &[("token_store", redis.url(None)), ("store_check_ms", "0".to_owned())]);
+    for i in 0..30 {
+        a.get_token(i % 3 == 0).unwrap();
+    }
+    let info = redis.cli_text(&["INFO", "stats"]);
+    let connections: u64 = info.lines().find_map(|l| l.strip_prefix("total_connections_received:")).unwrap().trim().parse().unwrap();
+    assert_eq!(connections, 2, "one kept-alive connection for the handle, one for this redis-cli: {info}");
+    // Setting an option to the value it has keeps the connection.
+    a.set_option("timeout_ms", "15000").unwrap();
+    a.set_option("token_store", &redis.url(None)).unwrap();
+    a.get_token(false).unwrap();
+    let info = redis.cli_text(&["INFO", "stats"]);
+    let connections: u64 = info.lines().find_map(|l| l.strip_prefix("total_connections_received:")).unwrap().trim().parse().unwrap();
+    assert_eq!(connections, 3, "{info}");
+}
+
+/// After fork() the child never uses the parent's connection: it opens its own, and the
+/// parent's keeps working.
+#[test]
+fn a_forked_child_opens_its_own_connection() {
+    let server = TokenServer::start();
+    let redis = RedisServer::start();
+    let (a, _) = node(&server, &[("token_store", redis.url(None)), ("store_check_ms", "0".to_owned())]);
+    let t = a.get_token(true).unwrap();
+    let clients_before = redis.cli_text(&["CLIENT", "LIST"]).lines().count();
+    assert_eq!(clients_before, 2, "a's connection and this redis-cli");
+    // SAFETY: the child only calls into the library (whose fork handlers ran) and _exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let ok = a.get_token(true).map(|c| c.access_token == t.access_token).unwrap_or(false);
+        let s: Value = serde_json::from_str(&a.stats_json()).unwrap();
+        let code = if ok && s["store_errors"] == 0 { 0 } else { 1 };
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "the child's call failed");
+    let info = redis.cli_text(&["INFO", "stats"]);
+    let connections: u64 = info.lines().find_map(|l| l.strip_prefix("total_connections_received:")).unwrap().trim().parse().unwrap();
+    // a's, the CLIENT LIST and INFO redis-cli runs, and the child's own.
+    assert_eq!(connections, 4, "{info}");
+    a.get_token(true).unwrap();
+    assert_eq!(stats(&a)["store_errors"], 0, "the parent's connection still works");
+}
