@@ -62,7 +62,9 @@ enum FlxStatus
   /**
    * The token store (option token_store) is unusable: a directory that is not this user's
    * alone (0700), cannot be created, or is not a directory. At run time a store that cannot
-   * be read or written costs no call its token: it is counted in store_errors instead.
+   * be read or written costs no call its token: it is counted in store_errors instead, unless
+   * token_store_required=true (then the call fails with this code, naming the store and the
+   * cause: e.g. Redis unreachable, or refusing the password).
    */
   FLX_ERR_STORE = 8
 };
@@ -193,7 +195,12 @@ struct FlxClient *flx_client_persistent(const char *api_url,
  * an absolute directory path: processes using the same directory share one token per api_url,
  * client_id and scope, and one flight to the token endpoint; the directory is created 0700 when
  * missing and must be this user's with no group or other permissions; records are encrypted
- * with a key derived from client_secret; "" or "none": in-process only).
+ * with a key derived from client_secret; or, in a build with the `redis` feature,
+ * "redis://[user[:password]@]host[:port][/db][?prefix=...]" or "rediss://...": machines sharing
+ * one Redis or Valkey share one token and one flight (see README "Web farm"); "" or "none":
+ * in-process only), token_store_required ("false"; "true": a call that cannot use the store
+ * fails with FLX_ERR_STORE instead of going on per process), store_check_ms (1000, 0..600000:
+ * how often the cached path re-reads a Redis store).
  * Strings are copied. Returns FLX_OK, or FLX_ERR_INVALID_ARGUMENT (unknown name, bad value; the
  * message names the option) or FLX_ERR_STORE (a token_store directory that cannot be created,
  * is not a directory, belongs to another user or has broader permissions than 0700), and the

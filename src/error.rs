@@ -27,7 +27,9 @@ pub enum FlxStatus {
     FLX_ERR_INTERNAL = 7,
     /// The token store (option token_store) is unusable: a directory that is not this user's
     /// alone (0700), cannot be created, or is not a directory. At run time a store that cannot
-    /// be read or written costs no call its token: it is counted in store_errors instead.
+    /// be read or written costs no call its token: it is counted in store_errors instead, unless
+    /// token_store_required=true (then the call fails with this code, naming the store and the
+    /// cause: e.g. Redis unreachable, or refusing the password).
     FLX_ERR_STORE = 8,
 }
 

@@ -248,7 +248,12 @@ pub extern "C" fn flx_client_persistent(api_url: *const c_char, client_id: *cons
 /// an absolute directory path: processes using the same directory share one token per api_url,
 /// client_id and scope, and one flight to the token endpoint; the directory is created 0700 when
 /// missing and must be this user's with no group or other permissions; records are encrypted
-/// with a key derived from client_secret; "" or "none": in-process only).
+/// with a key derived from client_secret; or, in a build with the `redis` feature,
+/// "redis://[user[:password]@]host[:port][/db][?prefix=...]" or "rediss://...": machines sharing
+/// one Redis or Valkey share one token and one flight (see README "Web farm"); "" or "none":
+/// in-process only), token_store_required ("false"; "true": a call that cannot use the store
+/// fails with FLX_ERR_STORE instead of going on per process), store_check_ms (1000, 0..600000:
+/// how often the cached path re-reads a Redis store).
 /// Strings are copied. Returns FLX_OK, or FLX_ERR_INVALID_ARGUMENT (unknown name, bad value; the
 /// message names the option) or FLX_ERR_STORE (a token_store directory that cannot be created,
 /// is not a directory, belongs to another user or has broader permissions than 0700), and the

@@ -475,6 +475,13 @@ impl RedisClient {
         self.with(settings, |c| redis::cmd("GET").arg(key).query::<Option<Vec<u8>>>(c))
     }
 
+    /// At most `max` bytes of the value under `key`: None when missing or empty. (A value
+    /// larger than any record is read only that far.)
+    pub fn get_capped(&self, settings: &ConnectSettings, key: &str, max: usize) -> RResult<Option<Vec<u8>>> {
+        let v: Vec<u8> = self.with(settings, |c| redis::cmd("GETRANGE").arg(key).arg(0).arg(max.saturating_sub(1)).query(c))?;
+        Ok((!v.is_empty()).then_some(v))
+    }
+
     /// The token and whether the lock is held, in one round trip (a waiter's poll).
     pub fn get_with_lock(&self, settings: &ConnectSettings, key: &str, lock: &str) -> RResult<(Option<Vec<u8>>, bool)> {
         self.with(settings, |c| {
@@ -526,6 +533,8 @@ pub struct RedisStore {
     client: Arc<RedisClient>,
     describe: String,
     settings: Arc<arc_swap::ArcSwap<StoreSettings>>,
+    /// settings.check_interval in ms, for the cached path (one atomic load).
+    check_ms: Arc<AtomicU64>,
     /// Steady ms of the last warn- and error-level log line about this store (0: none yet).
     last_warned: AtomicU64,
     last_auth_error: AtomicU64,
@@ -554,6 +563,7 @@ impl RedisStore {
                 extra_roots: None,
                 check_interval: Duration::from_millis(1000),
             })),
+            check_ms: Arc::new(AtomicU64::new(1000)),
             last_warned: AtomicU64::new(0),
             last_auth_error: AtomicU64::new(0),
         })
@@ -588,6 +598,7 @@ impl TokenStore for RedisStore {
         Ok(Box::new(RedisSlot {
             client: self.client.clone(),
             settings: self.settings.clone(),
+            check_ms: self.check_ms.clone(),
             token_key: t.token_key(key),
             lock_key: t.lock_key(key),
             generation: AtomicU64::new(1),
@@ -599,6 +610,7 @@ impl TokenStore for RedisStore {
 
     fn configure(&self, settings: &StoreSettings) {
         self.settings.store(Arc::new(settings.clone()));
+        self.check_ms.store(settings.check_interval.as_millis().min(u64::MAX as u128) as u64, Ordering::Relaxed);
     }
 
     fn triage(&self, problem: &Error) -> Option<Level> {
@@ -620,6 +632,7 @@ const AUTH_FAILED: &str = "authentication failed";
 struct RedisSlot {
     client: Arc<RedisClient>,
     settings: Arc<arc_swap::ArcSwap<StoreSettings>>,
+    check_ms: Arc<AtomicU64>,
     token_key: String,
     lock_key: String,
     /// Bumped whenever a read finds a record other than the last one seen, or this process
@@ -672,8 +685,7 @@ impl Slot for RedisSlot {
 
     #[inline]
     fn check_due(&self) -> bool {
-        let interval = self.settings.load().check_interval.as_millis() as u64;
-        steady_ms().saturating_sub(self.checked_at.load(Ordering::Relaxed)) >= interval
+        steady_ms().saturating_sub(self.checked_at.load(Ordering::Relaxed)) >= self.check_ms.load(Ordering::Relaxed)
     }
 
     fn load(&self) -> Result<Loaded> {
@@ -681,12 +693,9 @@ impl Slot for RedisSlot {
         // Counted as a check even when it fails: an outage is tried again after the interval,
         // not on every call (the connection's backoff spaces reconnects further).
         self.checked_at.store(steady_ms(), Ordering::Relaxed);
-        let record = self.client.get(&settings, &self.token_key).map_err(|f| self.failure(f))?;
-        if record.as_ref().is_some_and(|r| r.len() > super::MAX_RECORD_BYTES) {
-            // Not ours (too large to be a record): no token.
-            let generation = self.observe(None);
-            return Ok(Loaded { record: None, generation });
-        }
+        // One byte more than a record may have: a larger value is not a record (no token), and
+        // is not read whole.
+        let record = self.client.get_capped(&settings, &self.token_key, super::MAX_RECORD_BYTES + 1).map_err(|f| self.failure(f))?;
         let generation = self.observe(record.as_deref());
         Ok(Loaded { record, generation })
     }

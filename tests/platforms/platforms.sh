@@ -15,7 +15,8 @@
 # Environment: FLX_TOKEN_SERVER (token server binary), PLATFORMS_BUILD_DIR (build/platforms),
 # ZIG_TARGET_DIR (target/zig: cargo target dir of these builds, apart from the native one),
 # PLATFORMS_VENV (build/platforms/venv: where zig and cargo-zigbuild are installed),
-# PLATFORMS_WINEPREFIX (~/.cache/flexiti-auth/wine-prefix: Wine's prefix for the Windows row).
+# PLATFORMS_WINEPREFIX (~/.cache/flexiti-auth/wine-prefix: Wine's prefix for the Windows row),
+# PLATFORMS_FEATURES (redis: the cargo features of what is built and shipped; empty: none).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -23,6 +24,7 @@ OUT=${PLATFORMS_BUILD_DIR:-$ROOT/build/platforms}
 ZIG_TARGET_DIR=${ZIG_TARGET_DIR:-$ROOT/target/zig}
 TOKEN_SERVER=${FLX_TOKEN_SERVER:-$ROOT/target/debug/flexiti-token-server}
 GLIBC_FLOOR=2.17
+FEATURES=${PLATFORMS_FEATURES-redis}
 ALL_PLATFORMS=(linux-x86_64 linux-i686 linux-aarch64 windows-x86_64 windows-i686)
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -n1)
 SOVERSION=${VERSION%%.*}
@@ -153,7 +155,10 @@ build_one() {
     local build_cmd=(cargo build)
     [ -n "$P_ZIG" ] && build_cmd=(cargo zigbuild)
     # --lib: the library alone (the token server is a host tool, built by `make build`).
-    if ! (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS=$(rustflags) "${build_cmd[@]}" --release --locked --lib \
+    # What `make dist` ships has the token store on Redis (the `redis` feature).
+    local features=()
+    [ -z "$FEATURES" ] || features=(--features "$FEATURES")
+    if ! (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS=$(rustflags) "${build_cmd[@]}" --release --locked --lib "${features[@]}" \
             --target "${P_ZIG:-$P_RUST}" --target-dir "$ZIG_TARGET_DIR") >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         say "$P: build failed (log: $log)"
