@@ -471,7 +471,7 @@ fn passwords_and_acl_users_right_and_wrong() {
     let redis = RedisServer::start_with(RedisConfig {
         requirepass: Some("Default-Pass-9d1".into()),
         acl_user: Some(("shop1".into(), "Shop-Pass-77e".into())),
-        tls: false,
+        ..Default::default()
     });
     let port = redis.port;
     let secrets = ["Default-Pass-9d1", "Shop-Pass-77e", "Wrong-Pass-3c0", "Wrong-User-Pass-5a"];
@@ -656,4 +656,51 @@ fn a_forked_child_opens_its_own_connection() {
     assert_eq!(connections, 4, "{info}");
     a.get_token(true).unwrap();
     assert_eq!(stats(&a)["store_errors"], 0, "the parent's connection still works");
+}
+
+/// The README's least-privilege ACL user (its keys only, the commands the store uses) is
+/// enough; one without the script commands is refused with an error line naming the missing
+/// permission, and calls go on per process.
+#[test]
+fn the_readme_least_privilege_acl_user_is_enough() {
+    let server = TokenServer::start();
+    let rules = |cmds: &str| -> Vec<String> {
+        let mut r: Vec<String> = ["resetkeys", "~shop1:flexiti-auth:*", "resetchannels", "-@all"].iter().map(|s| s.to_string()).collect();
+        r.extend(cmds.split(' ').map(str::to_owned));
+        r
+    };
+    let redis = RedisServer::start_with(RedisConfig {
+        acl_user: Some(("flexiti".into(), "Acl-Pass-41b".into())),
+        acl_rules: Some(rules("+get +getrange +set +del +evalsha +script|load +select")),
+        ..Default::default()
+    });
+    let url = redis.url(Some("flexiti:Acl-Pass-41b")) + "/2?prefix=shop1:";
+    let (a, alog) = node(&server, &[("token_store", url.clone())]);
+    let (b, _) = node(&server, &[("token_store", url.clone())]);
+    let t = a.get_token(true).unwrap();
+    assert_eq!(b.get_token(true).unwrap().access_token, t.access_token, "{:#?}", alog.lock().unwrap());
+    a.get_token(false).unwrap();
+    assert_eq!(requests_of(&server).len(), 2);
+    assert_eq!(stats(&a)["store_errors"], 0);
+    assert_eq!(stats(&b)["store_errors"], 0);
+
+    let narrow = RedisServer::start_with(RedisConfig {
+        acl_user: Some(("flexiti".into(), "Acl-Pass-41b".into())),
+        acl_rules: Some(rules("+get +getrange +set +del +select")), // no scripts
+        ..Default::default()
+    });
+    let url = narrow.url(Some("flexiti:Acl-Pass-41b")) + "/2?prefix=shop1:";
+    let (c, log) = node(&server, &[("token_store", url.clone())]);
+    let (d, _) = node(&server, &[("token_store", url)]);
+    c.get_token(true).unwrap();
+    c.get_token(false).unwrap();
+    // c took no lock it could not release: d does not wait for one.
+    let t = Instant::now();
+    d.get_token(false).unwrap();
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert_eq!(narrow.cli_text(&["--user", "default", "--pass", "", "-n", "2", "--scan"]), "", "no key left behind");
+    assert!(stats(&c)["store_errors"].as_u64().unwrap() >= 1);
+    let lines = log.lock().unwrap().clone();
+    assert!(lines.iter().any(|(l, m)| l == "ERROR" && m.contains("Redis") && m.contains("permission")), "{lines:#?}");
+    assert!(lines.iter().all(|(_, m)| !m.contains("Acl-Pass-41b")));
 }

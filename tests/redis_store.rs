@@ -129,7 +129,7 @@ fn refused_credentials_are_an_auth_failure_and_never_show_the_password() {
     let server = RedisServer::start_with(RedisConfig {
         requirepass: Some("right-default-pass".into()),
         acl_user: Some(("shop".into(), "right-shop-pass".into())),
-        tls: false,
+        ..Default::default()
     });
     let s = settings();
     // Right passwords: the default user, and the ACL user.

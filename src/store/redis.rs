@@ -321,11 +321,15 @@ pub struct RedisClient {
     slot: Arc<ProcessConnLock>,
 }
 
+/// Take the lock: `SET NX PX` through a script, so that a user without the right to run scripts
+/// never takes a lock it could not release (it goes on per process instead).
+const LOCK: &str = "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])";
 /// Compare-and-delete: release the lock only if this owner still holds it.
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 /// Write the token only while this owner still holds the lock (same script: no race).
 const WRITE_IF_OWNER: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
 
+static LOCK_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(LOCK));
 static RELEASE_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(RELEASE));
 static WRITE_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(WRITE_IF_OWNER));
 
@@ -490,11 +494,11 @@ impl RedisClient {
         })
     }
 
-    /// `SET lock owner NX PX ttl`: true when this owner now holds it.
+    /// `SET lock owner NX PX ttl` (in a script): true when this owner now holds it.
     pub fn try_lock(&self, settings: &ConnectSettings, lock: &str, owner: &str, ttl: Duration) -> RResult<bool> {
         let ms = ttl.as_millis().clamp(1, i64::MAX as u128) as i64;
         self.with(settings, |c| {
-            let r: Option<String> = redis::cmd("SET").arg(lock).arg(owner).arg("NX").arg("PX").arg(ms).query(c)?;
+            let r: Option<String> = LOCK_SCRIPT.key(lock).arg(owner).arg(ms).invoke(c)?;
             Ok(r.is_some())
         })
     }

@@ -21,6 +21,8 @@ pub struct RedisConfig {
     pub acl_user: Option<(String, String)>,
     /// Serve TLS only (no plain port), with a leaf certificate for localhost and 127.0.0.1.
     pub tls: bool,
+    /// The ACL user's rules instead of every right (e.g. the README's least-privilege line).
+    pub acl_rules: Option<Vec<String>>,
 }
 
 pub struct RedisServer {
@@ -105,7 +107,11 @@ impl RedisServer {
             args.extend(["--requirepass".into(), pw.clone()]);
         }
         if let Some((user, pw)) = &self.config.acl_user {
-            args.extend(["--user".into(), user.clone(), "on".into(), format!(">{pw}"), "~*".into(), "&*".into(), "+@all".into()]);
+            args.extend(["--user".into(), user.clone(), "on".into(), format!(">{pw}")]);
+            match &self.config.acl_rules {
+                Some(rules) => args.extend(rules.iter().cloned()),
+                None => args.extend(["~*".into(), "&*".into(), "+@all".into()]),
+            }
         }
         let child = Command::new(redis_server_binary()).args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start redis-server");
         self.child = Some(child);
