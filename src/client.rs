@@ -350,7 +350,8 @@ impl Client {
         if problems.is_empty() {
             return Ok(());
         }
-        let store = lock_state(&self.inner).options.token_store.clone();
+        // (Never the state lock here: callers may be anywhere in a call.)
+        let store = self.store.load_full().map(|b| b.store.clone());
         let required = self.store_required.load(std::sync::atomic::Ordering::Relaxed);
         let mut fatal = None;
         for e in problems.drain(..) {
