@@ -77,7 +77,7 @@ impl FlxStatus {
                 "FLX_ERR_SESSION: no token held, or the session JSON cannot be imported\0"
             }
             FlxStatus::FLX_ERR_INTERNAL => "FLX_ERR_INTERNAL: internal error in flexiti-auth\0",
-            FlxStatus::FLX_ERR_STORE => "FLX_ERR_STORE: the token store cannot be used (directory owner or mode, path, I/O)\0",
+            FlxStatus::FLX_ERR_STORE => "FLX_ERR_STORE: the token store cannot be used (directory owner or mode, path, I/O; Redis unreachable or refusing the credentials)\0",
         }
     }
 

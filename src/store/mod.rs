@@ -2,7 +2,8 @@
 //! key, and the lock that makes their requests one flight.
 //!
 //! One small interface ([`TokenStore`] opening a [`Slot`] per key) with one file per backend:
-//! `file.rs` (a directory on this machine); no store (`none`) is the in-process case, where the
+//! `file.rs` (a directory on this machine), `redis.rs` (a Redis or Valkey shared by the machines
+//! of a web farm; only with the `redis` cargo feature); no store (`none`) is the in-process case, where the
 //! client simply holds no [`Binding`]. What every backend shares lives here: the key derivation
 //! (api_url + token path + client_id + scope, hashed), and the sealing of records (HKDF-SHA256
 //! from the client secret, ChaCha20-Poly1305), so a backend only ever sees opaque bytes.
@@ -28,7 +29,7 @@ use std::time::Duration;
 
 /// A backend: a place that holds one sealed record per key.
 ///
-/// Contract, for every backend (file today; redis in the web-farm issue):
+/// Contract, for every backend (file, redis):
 /// - [`TokenStore::open`] returns the [`Slot`] of one key; a client opens it once (and again
 ///   when its key changes) and keeps it.
 /// - Records are opaque bytes (sealed by [`Binding`]); a backend never interprets them.

@@ -105,7 +105,8 @@ class InternalError(FlexitiError):
 class StoreError(FlexitiError):
     """FLX_ERR_STORE: the token_store cannot be used (a directory that is not this user's alone
     (0700), not a directory, or cannot be created). At run time a store failure costs no call its
-    token: it is counted in ``stats()["store_errors"]`` instead."""
+    token: it is counted in ``stats()["store_errors"]`` instead, unless ``token_store_required``
+    is set (a Redis store that is unreachable or refuses the credentials then fails the call)."""
 
     status = Status.STORE
 
