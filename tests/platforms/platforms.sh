@@ -417,6 +417,7 @@ EOF
     wineserver -k 2>/dev/null || true
     [ $rc -eq 0 ] || { say "$P: the MSVC-linked probe exited $rc under wine"; return 1; }
     say "$P: clang --target=$P_MSVC + lld-link /machine:$P_MACHINE against flexiti_auth.lib: links, loads, runs"
+    echo "\`clang --target=$P_MSVC\` + \`lld-link /machine:$P_MACHINE\` against \`flexiti_auth.lib\`: links, runs, exits 0" >"$P_DIR/msvc.result"
 }
 
 # wine_prefix: the environment and the prefix (made once) for this row's Wine: a 64-bit prefix
@@ -459,7 +460,7 @@ run_under_wine() {
 
 run_platform() { # run_platform STEP P (in a subshell: a blocked step exits it with 3)
     platform_info "$2"
-    rm -f "$P_DIR/check.result" "$P_DIR/test.result"
+    rm -f "$P_DIR/check.result" "$P_DIR/test.result" "$P_DIR/msvc.result"
     build_one || return 1
     [ "$1" = build ] && return 0
     check_one || return 1
@@ -474,12 +475,13 @@ versions() {
     [ -n "$zig" ] && printf ', zig %s, cargo-zigbuild %s' "$zig" "$("$venv/bin/cargo-zigbuild" --version 2>/dev/null | awk '{print $2}')"
     command -v x86_64-w64-mingw32-gcc >/dev/null && printf ', mingw-w64 gcc %s' "$(x86_64-w64-mingw32-gcc -dumpversion)"
     command -v wine >/dev/null && printf ', %s' "$(wine --version 2>/dev/null)"
+    command -v clang >/dev/null && printf ', clang/lld-link/llvm-dlltool %s' "$(clang -dumpversion)"
     command -v qemu-aarch64 >/dev/null && printf ', qemu %s' "$(qemu-aarch64 --version | sed -n '1s/.*version \([0-9.]*\).*/\1/p')"
     echo
 }
 
 matrix() {
-    local rows=() failed=0 p rc started result check tests
+    local rows=() failed=0 p rc started result check tests msvc
     started=$(date -u '+%Y-%m-%d %H:%M UTC')
     for p in "${ALL_PLATFORMS[@]}"; do
         rc=0
@@ -488,6 +490,8 @@ matrix() {
         (run_platform test "$p") 2>&1 | tee "$P_DIR/run.log" || rc=${PIPESTATUS[0]}
         check=$(cat "$P_DIR/check.result" 2>/dev/null || echo -)
         tests=$(cat "$P_DIR/test.result" 2>/dev/null || echo -)
+        msvc=-
+        [ "$P_OS" = windows ] && msvc=$(cat "$P_DIR/msvc.result" 2>/dev/null || echo "not run")
         case $rc in
         0) result=PASS ;;
         "$BLOCKED") result=BLOCKED; failed=1 ;;
@@ -497,14 +501,14 @@ matrix() {
             # Why: the last thing the run said about this platform (logs in build/platforms/P/).
             tests="- ($(grep -E "^\[platforms\] ($p: |BLOCKED)" "$P_DIR/run.log" | tail -n1 | sed "s/^\[platforms\] //; s/^$p: //; s|$ROOT/||g; s/|/\\|/g"))"
         fi
-        rows+=("| $p | $result | $check | $tests |")
-        rm -f "$P_DIR/check.result" "$P_DIR/test.result"
+        rows+=("| $p | $result | $check | $tests | $msvc |")
+        rm -f "$P_DIR/check.result" "$P_DIR/test.result" "$P_DIR/msvc.result"
     done
     {
         echo "Last run: $started, on $(. /etc/os-release && echo "$PRETTY_NAME") $(uname -m), with $(versions)."
         echo
-        echo "| platform | result | import check | C suite (passed, failed) |"
-        echo "| --- | --- | --- | --- |"
+        echo "| platform | result | import check | C suite (passed, failed; Windows: linked against \`flexiti_auth.lib\`) | MSVC-target link probe |"
+        echo "| --- | --- | --- | --- | --- |"
         printf '%s\n' "${rows[@]}"
     } >"$OUT/results.md"
     write_block "$ROOT/PLATFORMS.md" results "$OUT/results.md"
