@@ -79,3 +79,48 @@ fn children_use_their_own_connections_and_never_wait_on_the_parents_flight() {
     assert_eq!(code, 0, "child waited on the parent's in-flight request or failed");
     assert!(busy.join().unwrap().is_ok(), "the parent's own request still completes");
 }
+
+/// token_store: a child forked while a parent thread holds the store's lock for a request must
+/// not keep that lock (a flock belongs to the open file, which the child inherits): the child
+/// waits only for the parent's request, then takes the token the parent stored.
+#[test]
+fn a_child_forked_during_a_store_flight_does_not_keep_the_store_lock() {
+    let server = TokenServer::start();
+    let dir = std::env::temp_dir().join(format!("flx-fork-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let client = Arc::new(client(&server));
+    client.set_option("token_store", dir.to_str().unwrap()).unwrap();
+    server.faults(json!([{"delay_ms": 1500, "count": 1}]));
+    let busy = {
+        let c = client.clone();
+        std::thread::spawn(move || c.get_token(false).map(|t| t.access_token.clone()))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.requests().is_empty() {
+        assert!(Instant::now() < deadline, "the parent's request never arrived");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let code = in_child(|| {
+        // A new handle in the child, on the same store, with a long timeout: were the lock kept
+        // by the child's copy of the parent's lock file, it would wait all of it.
+        let c = common::client(&server);
+        c.set_option("token_store", dir.to_str().unwrap()).unwrap();
+        c.set_option("timeout_ms", "15000").unwrap();
+        let t0 = Instant::now();
+        let t = match c.get_token(false) {
+            Ok(t) => t,
+            Err(_) => return 6,
+        };
+        if t0.elapsed() > Duration::from_secs(8) {
+            return 5;
+        }
+        // It took the parent's token from the store: no request of its own.
+        if server.issued_access_tokens() != vec![t.access_token.clone()] {
+            return 7;
+        }
+        0
+    });
+    assert_eq!(code, 0, "5: waited for the lock the child inherited; 6: failed; 7: sent its own request");
+    assert!(busy.join().unwrap().is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}

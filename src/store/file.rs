@@ -83,9 +83,48 @@ mod imp {
     use std::fs::{File, OpenOptions};
     use std::io::{Read, Write};
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-    use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, Ordering};
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
+
+    /// Lock files open in this process for a flight, so that a child made by fork() closes its
+    /// copies: a flock belongs to the open file, which the child's copy would keep open (and
+    /// locked) after the parent's thread releases it, for as long as the child lives. No lock
+    /// here, so the child handler cannot find it held by a thread that does not exist there.
+    const HELD_SLOTS: usize = 64;
+    static HELD: [AtomicI32; HELD_SLOTS] = [const { AtomicI32::new(-1) }; HELD_SLOTS];
+
+    fn install_child_handler() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        extern "C" fn close_inherited_locks() {
+            for slot in &HELD {
+                let fd = slot.swap(-1, Ordering::AcqRel);
+                if fd >= 0 {
+                    // SAFETY: an inherited descriptor of a lock file whose owner (a thread of the
+                    // parent) does not exist here; nothing else in the child uses it.
+                    unsafe { libc::close(fd) };
+                }
+            }
+        }
+        // SAFETY: registering a handler that only touches HELD and closes descriptors.
+        ONCE.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(close_inherited_locks));
+        });
+    }
+
+    /// Remember `fd` for the child handler (None when every slot is taken: then a fork while
+    /// this lock is held leaves the child holding it, as it would without this).
+    fn remember(fd: i32) -> Option<usize> {
+        install_child_handler();
+        HELD.iter().position(|s| s.compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Relaxed).is_ok())
+    }
+
+    fn forget(slot: Option<usize>) {
+        if let Some(i) = slot {
+            HELD[i].store(-1, Ordering::Release);
+        }
+    }
 
     fn euid() -> u32 {
         // SAFETY: geteuid cannot fail.
@@ -265,10 +304,10 @@ mod imp {
             check_dir(&self.dir)?;
             let deadline = Instant::now() + timeout;
             loop {
-                let f = open_lock_file(&self.lock)?;
+                let f = HeldFile::new(open_lock_file(&self.lock)?);
                 let mut pause = Duration::from_millis(1);
                 loop {
-                    match f.try_lock() {
+                    match f.file.try_lock() {
                         Ok(()) => break,
                         Err(std::fs::TryLockError::WouldBlock) => {
                             let now = Instant::now();
@@ -285,7 +324,7 @@ mod imp {
                 }
                 // The lock must be on the file others open now (it may have been removed and
                 // made again between open and lock).
-                let mine = f.metadata().map_err(|e| error(format!("cannot read the store lock file {}: {e}", shown(&self.lock))))?;
+                let mine = f.file.metadata().map_err(|e| error(format!("cannot read the store lock file {}: {e}", shown(&self.lock))))?;
                 match std::fs::symlink_metadata(&self.lock) {
                     Ok(now) if now.dev() == mine.dev() && now.ino() == mine.ino() => {}
                     _ if Instant::now() < deadline => continue,
@@ -295,7 +334,7 @@ mod imp {
                     let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
                     let current = maps.last().map(|m| (m.dev, m.ino));
                     if current != Some((mine.dev(), mine.ino())) {
-                        let m = Mapping::new(&f).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&self.lock))))?;
+                        let m = Mapping::new(&f.file).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&self.lock))))?;
                         self.counter.store(m.counter(), Ordering::Release);
                         maps.push(m);
                     }
@@ -309,10 +348,31 @@ mod imp {
         }
     }
 
+    /// A lock file open for a flight, known to the fork child handler while open.
+    struct HeldFile {
+        file: File,
+        slot: Option<usize>,
+    }
+
+    impl HeldFile {
+        fn new(file: File) -> HeldFile {
+            let slot = remember(file.as_raw_fd());
+            HeldFile { file, slot }
+        }
+    }
+
+    impl Drop for HeldFile {
+        fn drop(&mut self) {
+            // Forgotten before `file` closes: the child handler must never close a number
+            // that was closed here and reused.
+            forget(self.slot.take());
+        }
+    }
+
     struct FileLock<'a> {
         slot: &'a FileSlot,
         /// Closing it releases the flock.
-        _file: File,
+        _file: HeldFile,
     }
 
     impl SlotLock for FileLock<'_> {
