@@ -451,6 +451,9 @@ fn a_store_that_fails_at_run_time_costs_no_call_its_token() {
     let dir = Dir::new("runtime");
     let c = common::client(&server);
     c.set_option("token_store", dir.path()).unwrap();
+    let log = std::env::temp_dir().join(format!("flx-store-runtime-{}.log", std::process::id()));
+    c.set_option("log_level", "warn").unwrap();
+    c.set_option("log_file", log.to_str().unwrap()).unwrap();
     c.get_token(false).unwrap();
     let stats = |c: &flexiti_auth::Client| -> Value { serde_json::from_str(&c.stats_json()).unwrap() };
     assert_eq!(stats(&c)["store_errors"], 0);
@@ -468,6 +471,17 @@ fn a_store_that_fails_at_run_time_costs_no_call_its_token() {
     assert!(stats(&c)["store_errors"].as_u64().unwrap() > before);
     assert_eq!(server.requests().len(), 3);
     assert_eq!(stats(&c)["failures"]["FLX_ERR_STORE"], 0);
+    // Each failure is a warn line naming the store, with no secret in it.
+    c.set_option("log_file", "").unwrap();
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    let warns: Vec<&str> = lines.lines().filter(|l| l.contains("WARN") && l.contains("token store")).collect();
+    assert!(warns.len() as u64 >= stats(&c)["store_errors"].as_u64().unwrap(), "{lines}");
+    assert!(warns.iter().any(|l| l.contains("read-only")), "{lines}");
+    let issued = server.issued_access_tokens();
+    for secret in issued.iter().map(String::as_str).chain([CLIENT_SECRET]) {
+        assert!(!lines.contains(secret), "a secret in the log: {lines}");
+    }
 }
 
 #[test]
