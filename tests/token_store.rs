@@ -511,3 +511,35 @@ fn a_fifo_or_a_symlink_in_place_of_the_record_never_blocks_and_is_not_read() {
     assert!(o.stats["store_errors"].as_u64().unwrap() >= 1, "{}", o.stats);
     assert_eq!(server.requests().len(), 3);
 }
+
+#[test]
+fn truncating_or_removing_every_store_file_under_a_running_client_is_recovered_from() {
+    let server = TokenServer::start();
+    let dir = Dir::new("truncate-all");
+    let c = common::client(&server);
+    c.set_option("token_store", dir.path()).unwrap();
+    let first = c.get_token(false).unwrap();
+    let regular: Vec<PathBuf> = std::fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
+    assert_eq!(regular.len(), 2, "{regular:?}"); // <key>.token and <key>.lock
+    for p in &regular {
+        std::fs::OpenOptions::new().write(true).open(p).unwrap().set_len(0).unwrap();
+    }
+    // The running client neither crashes nor loses its token; the next flight replaces the record.
+    assert_eq!(c.get_token(true).unwrap().access_token, first.access_token);
+    let second = c.get_token(false).unwrap();
+    assert_ne!(second.access_token, first.access_token);
+    let other = run(&server, &dir, json!({"use_cache": true}));
+    assert_eq!(other.tokens, vec![second.access_token.clone()]);
+    // Every file removed, the generations too: the same.
+    for e in std::fs::read_dir(&dir.0).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() { std::fs::remove_dir_all(&p).unwrap() } else { std::fs::remove_file(&p).unwrap() }
+    }
+    assert_eq!(c.get_token(true).unwrap().access_token, second.access_token);
+    let third = c.get_token(false).unwrap();
+    let other = run(&server, &dir, json!({"use_cache": false}));
+    assert_ne!(other.tokens[0], third.access_token);
+    // The running client sees the other process's token on its next cached call.
+    assert_eq!(c.get_token(true).unwrap().access_token, other.tokens[0]);
+    assert_rotation_safe(&server);
+}

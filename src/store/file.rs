@@ -6,9 +6,11 @@
 //!   renaming it over (a reader sees the old record or the new one; a process killed mid-write
 //!   leaves at most a stray temporary file, never a torn record).
 //! - `<key>.lock`: the key's flight lock (flock, through std's `File::lock`: the kernel drops it
-//!   when its holder dies) and, in its first 8 bytes, the key's generation: a counter mapped
-//!   shared into every process using the key and bumped after each store, so a cached call
-//!   learns that the record changed with one memory read. It holds no secret.
+//!   when its holder dies). Empty; no secret.
+//! - `.generations/<key>`: the key's generation, a counter in 8 bytes mapped shared into every
+//!   process using the key and bumped after each store, so a cached call learns that the record
+//!   changed with one memory read. In a subdirectory of its own (0700) so that nobody takes it
+//!   for a store file: truncating a mapped file faults the processes that map it. No secret.
 //!
 //! The directory must be owned by this process's user with no group or other permissions
 //! (0700, like ssh's ~/.ssh); a record file with broader permissions or another owner is never
@@ -161,7 +163,28 @@ mod imp {
         Ok(md)
     }
 
-    /// The generation counter: the first 8 bytes of the lock file, mapped shared.
+    /// Where the generation counters live: a subdirectory of their own, so that no file a
+    /// person or a script would take for the store's (`*.token`, `*.lock`) is mapped. A mapped
+    /// file truncated under a running process faults it (SIGBUS) on its next read.
+    const GENERATIONS: &str = ".generations";
+
+    /// Open (creating it, 0600, in a 0700 subdirectory) and map a key's generation file.
+    fn map_generation(dir: &Path, path: &Path) -> Result<Mapping> {
+        let sub = dir.join(GENERATIONS);
+        match std::fs::DirBuilder::new().mode(0o700).create(&sub) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(error(format!("cannot create {}: {e}", shown(&sub)))),
+        }
+        let md = std::fs::symlink_metadata(&sub).map_err(|e| error(format!("cannot read {}: {e}", shown(&sub))))?;
+        if !md.is_dir() || md.uid() != euid() || md.mode() & 0o077 != 0 {
+            return Err(error(format!("{} is not a directory of this user's alone (0700): not trusted", shown(&sub))));
+        }
+        let f = open_own_file(path, "store generation file")?;
+        Mapping::new(&f).map_err(|e| error(format!("cannot map the store's generation file {}: {e}", shown(path))))
+    }
+
+    /// The generation counter: the first 8 bytes of a generation file, mapped shared.
     struct Mapping {
         ptr: *mut libc::c_void,
         dev: u64,
@@ -208,10 +231,11 @@ mod imp {
         name: String,
         token: PathBuf,
         lock: PathBuf,
-        /// The counter of the lock file in use, read by the cached path with one load.
+        generation: PathBuf,
+        /// The counter of the generation file in use, read by the cached path with one load.
         counter: AtomicPtr<AtomicU64>,
-        /// Every mapping made for this slot (a lock file removed and made again is mapped
-        /// anew), kept until the slot is dropped so `counter` never dangles.
+        /// Every mapping made for this slot (a generation file removed and made again is
+        /// mapped anew), kept until the slot is dropped so `counter` never dangles.
         maps: Mutex<Vec<Mapping>>,
     }
 
@@ -220,6 +244,11 @@ mod imp {
     }
 
     fn open_lock_file(path: &Path) -> Result<File> {
+        open_own_file(path, "store lock file")
+    }
+
+    /// Open (creating it, 0600) a file of the store that holds no secret and is never renamed.
+    fn open_own_file(path: &Path, what: &str) -> Result<File> {
         let f = OpenOptions::new()
             .read(true)
             .write(true)
@@ -227,11 +256,11 @@ mod imp {
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
             .open(path)
-            .map_err(|e| error(format!("cannot open the store lock file {}: {e}", shown(path))))?;
-        let md = f.metadata().map_err(|e| error(format!("cannot read the store lock file {}: {e}", shown(path))))?;
+            .map_err(|e| error(format!("cannot open the {what} {}: {e}", shown(path))))?;
+        let md = f.metadata().map_err(|e| error(format!("cannot read the {what} {}: {e}", shown(path))))?;
         if !md.is_file() || md.uid() != euid() || md.mode() & 0o022 != 0 {
             return Err(error(format!(
-                "the store lock file {} is not a regular file of this user writable only by it (mode {:04o}, uid {}): not trusted",
+                "the {what} {} is not a regular file of this user writable only by it (mode {:04o}, uid {}): not trusted",
                 shown(path),
                 md.mode() & 0o7777,
                 md.uid()
@@ -244,16 +273,32 @@ mod imp {
         pub fn open(dir: &Path, key: &str) -> Result<FileSlot> {
             check_dir(dir)?;
             let lock = dir.join(format!("{key}.lock"));
-            let f = open_lock_file(&lock)?;
-            let map = Mapping::new(&f).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&lock))))?;
+            drop(open_lock_file(&lock)?);
+            let generation = dir.join(GENERATIONS).join(key);
+            let map = map_generation(dir, &generation)?;
             Ok(FileSlot {
                 dir: dir.to_owned(),
                 name: key.to_owned(),
                 token: dir.join(format!("{key}.token")),
                 lock,
+                generation,
                 counter: AtomicPtr::new(map.counter()),
                 maps: Mutex::new(vec![map]),
             })
+        }
+
+        /// Map the generation file again if it is not the one mapped last (removed and made
+        /// again). Called with the key's lock held.
+        fn remap_if_replaced(&self) -> Result<()> {
+            let now = std::fs::symlink_metadata(&self.generation).ok().map(|m| (m.dev(), m.ino()));
+            let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+            if now.is_some() && now == maps.last().map(|m| (m.dev, m.ino)) {
+                return Ok(());
+            }
+            let m = map_generation(&self.dir, &self.generation)?;
+            self.counter.store(m.counter(), Ordering::Release);
+            maps.push(m);
+            Ok(())
         }
 
         fn counter(&self) -> &AtomicU64 {
@@ -330,15 +375,7 @@ mod imp {
                     _ if Instant::now() < deadline => continue,
                     _ => return Ok(None),
                 }
-                {
-                    let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
-                    let current = maps.last().map(|m| (m.dev, m.ino));
-                    if current != Some((mine.dev(), mine.ino())) {
-                        let m = Mapping::new(&f.file).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&self.lock))))?;
-                        self.counter.store(m.counter(), Ordering::Release);
-                        maps.push(m);
-                    }
-                }
+                self.remap_if_replaced()?;
                 return Ok(Some(Box::new(FileLock { slot: self, _file: f })));
             }
         }
