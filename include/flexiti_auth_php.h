@@ -230,7 +230,8 @@ char *flx_session_export(struct FlxClient *c);
  * Replace the held token with the one in session JSON (as produced by flx_session_export; the
  * "token" field may also be the token JSON as a string). The string is copied.
  * Returns FLX_OK; FLX_ERR_INVALID_ARGUMENT for NULL or invalid UTF-8; FLX_ERR_SESSION for JSON
- * that is malformed, of the wrong shape, over 1 MiB, or created more than 300 s in the future.
+ * that is malformed, of the wrong shape, over 1 MiB, holding more than 10000 JSON values (it is
+ * refused before it is parsed), or created more than 300 s in the future.
  * On error the held token is unchanged.
  */
 int32_t flx_session_import(struct FlxClient *c, const char *session_json);

@@ -151,6 +151,15 @@ struct Plan {
     held_refresh_token: Option<String>,
 }
 
+/// A plan holds copies of the held tokens: overwritten before release.
+impl Drop for Plan {
+    fn drop(&mut self) {
+        for s in [&mut self.refresh_token, &mut self.held_access_token, &mut self.held_refresh_token].into_iter().flatten() {
+            crate::secret::wipe_string(s);
+        }
+    }
+}
+
 impl Client {
     pub fn new(api_url: &str, client_id: &str, client_secret: &str) -> Result<Client> {
         let endpoint = Endpoint::parse(api_url)?;

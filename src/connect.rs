@@ -88,29 +88,44 @@ pub struct Coalescing {
 
 impl Coalescing {
     fn flush(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        let mut sent = 0;
-        while sent < self.pending.len() {
-            let out = self.inner.buffers().output();
-            let n = out.len().min(self.pending.len() - sent);
-            if n == 0 {
-                return Err(ureq::Error::Io(std::io::Error::other("transport has no output buffer")));
-            }
-            out[..n].copy_from_slice(&self.pending[sent..sent + n]);
-            let result = self.inner.transmit_output(n, timeout);
-            // Request bodies carry the client_secret: leave no copy in reusable buffers.
-            wipe(&mut self.inner.buffers().output()[..n]);
-            result?;
-            sent += n;
-        }
+        let result = send(&mut self.inner, &self.pending, timeout);
         wipe(&mut self.pending);
         self.pending.clear();
-        Ok(())
+        result
     }
+}
+
+/// Send `data` through the inner transport's output buffer, wiping it after each write (request
+/// bodies carry the client_secret: no copy is left in reusable buffers).
+fn send(inner: &mut Box<dyn Transport>, data: &[u8], timeout: NextTimeout) -> Result<(), ureq::Error> {
+    let mut sent = 0;
+    while sent < data.len() {
+        let out = inner.buffers().output();
+        let n = out.len().min(data.len() - sent);
+        if n == 0 {
+            return Err(ureq::Error::Io(std::io::Error::other("transport has no output buffer")));
+        }
+        out[..n].copy_from_slice(&data[sent..sent + n]);
+        let result = inner.transmit_output(n, timeout);
+        wipe(&mut inner.buffers().output()[..n]);
+        result?;
+        sent += n;
+    }
+    Ok(())
 }
 
 impl Drop for Coalescing {
     fn drop(&mut self) {
         wipe(&mut self.pending);
+        // The connection's buffers go back to the allocator with it: the input buffer holds the
+        // last answer (a token) and the request bodies that went through its free space; the
+        // output buffer the last request. Everything unread is consumed first so the whole input
+        // buffer is reachable.
+        let buffers = self.inner.buffers();
+        let unread = buffers.input().len();
+        buffers.input_consume(unread);
+        wipe(buffers.input_append_buf());
+        wipe(buffers.output());
     }
 }
 
@@ -129,13 +144,27 @@ impl Transport for Coalescing {
             self.pending = bigger;
         }
         let out = self.inner.buffers().output();
-        self.pending.extend_from_slice(&out[..amount]);
-        wipe(&mut out[..amount]);
-        // Token requests are a few hundred bytes; anything large goes out without delay.
-        if self.pending.len() > 64 * 1024 {
-            self.flush(timeout)?;
+        if self.pending.len() + amount <= self.pending.capacity() {
+            // Within its capacity: `pending` is never reallocated (the old block would go back to
+            // the allocator holding part of a request).
+            self.pending.extend_from_slice(&out[..amount]);
+            wipe(&mut out[..amount]);
+            return Ok(());
         }
-        Ok(())
+        // It does not fit: what waits goes out first, then this, without growing `pending`.
+        let mut next = Vec::with_capacity(amount);
+        next.extend_from_slice(&out[..amount]);
+        wipe(&mut out[..amount]);
+        let result = self.flush(timeout).and_then(|()| {
+            if amount <= self.pending.capacity() {
+                self.pending.extend_from_slice(&next);
+                Ok(())
+            } else {
+                send(&mut self.inner, &next, timeout)
+            }
+        });
+        wipe(&mut next);
+        result
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {

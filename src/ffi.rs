@@ -60,6 +60,8 @@ fn set_error(e: &Error) {
 /// Run one entry point: success clears this thread's error, failure records it, a panic
 /// becomes FLX_ERR_INTERNAL. `fallback` is what the caller gets on failure.
 fn guard<T>(fallback: T, f: impl FnOnce() -> Result<T>) -> T {
+    // A panic in here is caught below; the library's panic hook keeps it off the host's stderr.
+    let _inside = crate::quiet::Inside::enter();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => {
             set_ok();
@@ -74,6 +76,13 @@ fn guard<T>(fallback: T, f: impl FnOnce() -> Result<T>) -> T {
             fallback
         }
     }
+}
+
+/// The C boundary's guard, for Rust code (tests, embedders) that wants an entry point's
+/// behaviour: a panic in `f` becomes FLX_ERR_INTERNAL in this thread's last error, quietly.
+#[doc(hidden)]
+pub fn guarded<T>(fallback: T, f: impl FnOnce() -> Result<T>) -> T {
+    guard(fallback, f)
 }
 
 /// `guard` for functions that return a status code: FLX_OK, or the error's own code.
@@ -342,13 +351,19 @@ pub extern "C" fn flx_get_access_token(c: *mut FlxClient, use_cache: bool) -> *m
 /// FLX_ERR_SESSION when no token is held. The JSON holds secrets: store it like a password.
 #[no_mangle]
 pub extern "C" fn flx_session_export(c: *mut FlxClient) -> *mut c_char {
-    guard(std::ptr::null_mut(), || owned_c_string(&client_arg(c)?.export_session()?))
+    guard(std::ptr::null_mut(), || {
+        let mut json = client_arg(c)?.export_session()?;
+        let copy = owned_c_string(&json);
+        crate::secret::wipe_string(&mut json);
+        copy
+    })
 }
 
 /// Replace the held token with the one in session JSON (as produced by flx_session_export; the
 /// "token" field may also be the token JSON as a string). The string is copied.
 /// Returns FLX_OK; FLX_ERR_INVALID_ARGUMENT for NULL or invalid UTF-8; FLX_ERR_SESSION for JSON
-/// that is malformed, of the wrong shape, over 1 MiB, or created more than 300 s in the future.
+/// that is malformed, of the wrong shape, over 1 MiB, holding more than 10000 JSON values (it is
+/// refused before it is parsed), or created more than 300 s in the future.
 /// On error the held token is unchanged.
 #[no_mangle]
 pub extern "C" fn flx_session_import(c: *mut FlxClient, session_json: *const c_char) -> i32 {

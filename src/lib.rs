@@ -16,6 +16,7 @@ pub mod handles;
 pub mod log;
 pub mod options;
 pub mod persistent;
+pub mod quiet;
 pub mod redact;
 pub mod secret;
 pub mod session;

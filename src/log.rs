@@ -229,7 +229,8 @@ impl Logger {
             let id = self.id();
             let _ = IN_CALLBACK.try_with(|s| s.borrow_mut().push(id));
             let _done = Done(&slot.running, id);
-            (slot.callback)(level, &line[..line.len() - 1]);
+            // The callback is the caller's code: its panics are not the library's to hide.
+            crate::quiet::outside(|| (slot.callback)(level, &line[..line.len() - 1]));
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::clock::Now;
 use crate::error::{Error, Result};
-use crate::token::{type_name, HeldToken, MAX_EXPIRES_IN};
+use crate::token::{type_name, HeldToken, MAX_EXPIRES_IN, MAX_JSON_VALUES};
 use serde_json::{Map, Value};
 
 /// Largest session document accepted (a token response is capped at the same size).
@@ -16,7 +16,11 @@ pub fn export(token: &HeldToken) -> Result<String> {
     doc.insert("token".into(), Value::Object(token.response.clone()));
     doc.insert("created_at".into(), Value::from(token.created_at));
     doc.insert("expires_in".into(), Value::from(token.expires_in));
-    serde_json::to_string(&Value::Object(doc)).map_err(|e| Error::internal(format!("cannot serialise session: {e}")))
+    let mut doc = Value::Object(doc);
+    // The copy of the token and the text's growing buffer are overwritten before release.
+    let json = crate::secret::json_string(&doc);
+    crate::secret::wipe_value(&mut doc);
+    json.map_err(|e| Error::internal(format!("cannot serialise session: {e}")))
 }
 
 /// Parse and validate a session document. `token` may also be the token JSON as a string (the
@@ -26,19 +30,38 @@ pub fn import(json: &str, now: Now) -> Result<HeldToken> {
     if json.len() > MAX_SESSION_BYTES {
         return Err(Error::session(format!("session JSON is {} bytes, over the {MAX_SESSION_BYTES}-byte limit", json.len())));
     }
+    // The session wraps a token in 3 more values; what parsing may build is bounded first.
+    crate::token::check_json_values(json.as_bytes(), MAX_JSON_VALUES + 16, "session JSON").map_err(Error::session)?;
     let doc: Value = serde_json::from_str(json).map_err(|e| Error::session(format!("session JSON is malformed: {}", describe_json_error(&e))))?;
-    let Value::Object(mut doc) = doc else {
-        return Err(Error::session(format!("session JSON is a {}, not an object", type_name(&doc))));
+    // Whatever is refused below is overwritten before it is dropped: it holds tokens.
+    let mut doc = Wiped(doc);
+    let Value::Object(doc) = &mut doc.0 else {
+        return Err(Error::session(format!("session JSON is a {}, not an object", type_name(&doc.0))));
     };
-    let token = match doc.remove("token") {
-        Some(Value::Object(m)) => m,
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
-            Ok(Value::Object(m)) => m,
-            _ => return Err(Error::session("session field \"token\" is a string that does not hold a JSON object")),
-        },
-        Some(other) => return Err(Error::session(format!("session field \"token\" is a {}, not an object", type_name(&other)))),
+    let mut token = Wiped(match doc.remove("token") {
+        Some(Value::Object(m)) => Value::Object(m),
+        Some(Value::String(s)) => {
+            let mut s = Wiped(Value::String(s));
+            let Value::String(text) = &s.0 else { unreachable!() };
+            if crate::token::json_values_upper_bound(text.as_bytes()) > MAX_JSON_VALUES {
+                return Err(Error::session(format!("session field \"token\" holds more than the {MAX_JSON_VALUES} JSON values allowed")));
+            }
+            match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(m)) => Value::Object(m),
+                Ok(mut other) => {
+                    crate::secret::wipe_value(&mut other);
+                    crate::secret::wipe_value(&mut s.0);
+                    return Err(Error::session("session field \"token\" is a string that does not hold a JSON object"));
+                }
+                Err(_) => return Err(Error::session("session field \"token\" is a string that does not hold a JSON object")),
+            }
+        }
+        Some(other) => {
+            let other = Wiped(other);
+            return Err(Error::session(format!("session field \"token\" is a {}, not an object", type_name(&other.0))));
+        }
         None => return Err(Error::session("session JSON has no \"token\" field")),
-    };
+    });
     let created_at = int_field(&doc, "created_at")?;
     let expires_in = int_field(&doc, "expires_in")?;
     if !(1..=MAX_EXPIRES_IN).contains(&expires_in) {
@@ -50,6 +73,7 @@ pub fn import(json: &str, now: Now) -> Result<HeldToken> {
             created_at as i128 - now.wall as i128
         )));
     }
+    let Value::Object(token) = std::mem::take(&mut token.0) else { unreachable!() };
     let mut token = token;
     // The session's lifetime is the one the session's owner used; keep the two in agreement.
     token.insert("expires_in".into(), Value::from(expires_in));
@@ -110,5 +134,14 @@ mod tests {
     fn token_may_be_a_json_string() {
         let t = import(r#"{"token":"{\"access_token\":\"a\"}","created_at":9000,"expires_in":1200}"#, NOW).unwrap();
         assert_eq!(t.access_token, "a");
+    }
+}
+
+/// A parsed value that is overwritten when dropped.
+struct Wiped(Value);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        crate::secret::wipe_value(&mut self.0);
     }
 }

@@ -27,12 +27,49 @@ pub struct HeldToken {
     pub token_json: String,
 }
 
+/// A held token's memory holds its secrets: every copy is overwritten before it is released.
+impl Drop for HeldToken {
+    fn drop(&mut self) {
+        crate::secret::wipe_string(&mut self.access_token);
+        if let Some(r) = &mut self.refresh_token {
+            crate::secret::wipe_string(r);
+        }
+        crate::secret::wipe_string(&mut self.token_json);
+        crate::secret::wipe_map(&mut self.response);
+    }
+}
+
 impl HeldToken {
-    /// Validate a token response (or a session's token object) and build the held token.
+    /// Validate a token response (or a session's token object) and build the held token. A
+    /// refused response is overwritten before it is dropped (it may hold a token all the same).
     pub fn from_response(mut response: Map<String, Value>, created_at: i64, created_steady: i64) -> Result<Self> {
+        match Self::validate(&mut response, created_at) {
+            Ok((access_token, refresh_token, expires_in, token_json)) => {
+                Ok(HeldToken { response, access_token, refresh_token, expires_in, created_at, created_steady, token_json })
+            }
+            Err(e) => {
+                crate::secret::wipe_map(&mut response);
+                Err(e)
+            }
+        }
+    }
+
+    /// The checks of from_response: the access token, refresh token, lifetime and token JSON.
+    fn validate(response: &mut Map<String, Value>, created_at: i64) -> Result<(String, Option<String>, i64, String)> {
         // The token travels inside session JSON (one level deeper) and must come back from it.
         if response.values().any(|v| depth(v) > MAX_FIELD_DEPTH) {
             return Err(Error::bad_response(format!("token response nests deeper than {MAX_FIELD_DEPTH} levels")));
+        }
+        // Whatever the input size was, what is kept (and copied into every session) is bounded.
+        let (values, memory) = response.iter().fold((1, 0), |(n, m), (k, v)| {
+            let (n2, m2) = footprint(v);
+            (n + n2, m + m2 + k.len())
+        });
+        if values > MAX_JSON_VALUES {
+            return Err(Error::bad_response(format!("token response holds {values} JSON values, over the {MAX_JSON_VALUES} allowed")));
+        }
+        if memory > MAX_TOKEN_MEMORY {
+            return Err(Error::bad_response(format!("token response takes {memory} bytes in memory, over the {MAX_TOKEN_MEMORY} allowed")));
         }
         let access_token = match response.get("access_token") {
             Some(Value::String(s)) if usable_token(s) => s.clone(),
@@ -64,11 +101,12 @@ impl HeldToken {
         };
         // The token JSON states the lifetime the library uses, as a number.
         response.insert("expires_in".into(), Value::from(expires_in));
-        let mut with_created = response.clone();
-        with_created.insert("created_at".into(), Value::from(created_at));
-        let token_json = serde_json::to_string(&with_created)
-            .map_err(|e| Error::internal(format!("cannot serialise token JSON: {e}")))?;
-        Ok(HeldToken { response, access_token, refresh_token, expires_in, created_at, created_steady, token_json })
+        let mut with_created = Value::Object(response.clone());
+        with_created["created_at"] = Value::from(created_at);
+        let token_json = crate::secret::json_string(&with_created);
+        crate::secret::wipe_value(&mut with_created);
+        let token_json = token_json.map_err(|e| Error::internal(format!("cannot serialise token JSON: {e}")))?;
+        Ok((access_token, refresh_token, expires_in, token_json))
     }
 
     /// Age in seconds: the larger of the wall-clock age and the suspend-aware age, never negative.
@@ -90,6 +128,60 @@ impl HeldToken {
 
 /// How deep a token response's fields may nest (Flexiti's are flat; JSON parsers stop at ~128).
 pub const MAX_FIELD_DEPTH: usize = 32;
+
+/// Most JSON values (objects, arrays, strings, numbers, …) a token response may hold. A token
+/// has a handful; the cap bounds what parsing builds: a 1 MiB document of `[],[],…` would
+/// otherwise become over 10 MiB of values in memory.
+pub const MAX_JSON_VALUES: usize = 10_000;
+/// Most memory a parsed token response may take (its strings plus the values holding them).
+pub const MAX_TOKEN_MEMORY: usize = 2 * 1024 * 1024;
+
+/// An upper bound of the number of values in a JSON document, from its bytes, before any is
+/// built: every value but the first follows a ',' or opens with '[' or '{' (outside strings).
+pub fn json_values_upper_bound(bytes: &[u8]) -> usize {
+    let (mut n, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b'[' | b'{' => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
+}
+
+/// Refuse a document that would build more than `max` values, before parsing it.
+pub fn check_json_values(bytes: &[u8], max: usize, what: &str) -> std::result::Result<(), String> {
+    let n = json_values_upper_bound(bytes);
+    if n > max {
+        return Err(format!("{what} holds about {n} JSON values, over the {max} allowed (a token has a handful)"));
+    }
+    Ok(())
+}
+
+/// Values in `v` and the memory they take, roughly (what the parser allocated for them).
+fn footprint(v: &Value) -> (usize, usize) {
+    const NODE: usize = std::mem::size_of::<Value>();
+    match v {
+        Value::String(s) => (1, NODE + s.len()),
+        Value::Array(a) => a.iter().map(footprint).fold((1, NODE), |(n, m), (n2, m2)| (n + n2, m + m2)),
+        Value::Object(o) => o.iter().fold((1, NODE), |(n, m), (k, v)| {
+            let (n2, m2) = footprint(v);
+            // A map entry: the key's String and bookkeeping besides the value.
+            (n + n2, m + m2 + k.len() + 3 * std::mem::size_of::<usize>() + 16)
+        }),
+        _ => (1, NODE),
+    }
+}
 
 fn depth(v: &Value) -> usize {
     match v {

@@ -3,7 +3,7 @@
 
 use crate::clock::Now;
 use crate::log::Level;
-use crate::secret::SecretString;
+use crate::secret::{SecretBytes, SecretString};
 use crate::stats::{bump, Stats};
 use crate::error::{quote, Error, FlxStatus, Result};
 use crate::options::{Options, ProxySetting};
@@ -286,11 +286,7 @@ impl Transport {
             .and_then(parse_retry_after);
         let declared = resp.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
         let too_big = declared.is_some_and(|n| n > MAX_BODY_BYTES);
-        let body = if too_big {
-            Err(ureq::Error::BodyExceedsLimit(MAX_BODY_BYTES))
-        } else {
-            resp.body_mut().with_config().limit(MAX_BODY_BYTES).read_to_vec()
-        };
+        let body = if too_big { Err(ureq::Error::BodyExceedsLimit(MAX_BODY_BYTES)) } else { read_body(&mut resp, declared) };
         let what = format!("{} grant to {}", req.grant, req.url);
         if (200..300).contains(&status) {
             let body = match body {
@@ -303,14 +299,14 @@ impl Transport {
                 }
                 Err(e) => return Err(transport_failure(e, req, started)),
             };
-            return parse_token_body(&body).map(|m| (m, sent_at, status)).map_err(|mut e| {
+            return parse_token_body(body.as_slice()).map(|m| (m, sent_at, status)).map_err(|mut e| {
                 e.message = format!("{} (HTTP {status}, {what})", e.message);
                 e.http_status = Some(status);
                 Failure::fatal(e)
             });
         }
         // An error answer: its body only serves the message, so a failure to read it is no matter.
-        let detail = body.ok().map(|b| error_detail(&b, secrets)).unwrap_or_default();
+        let detail = body.ok().map(|b| error_detail(b.as_slice(), secrets)).unwrap_or_default();
         let error_code = detail.code.clone().unwrap_or_default();
         let transient = status >= 500 || status == 408 || status == 429;
         let auth = matches!(status, 400 | 401 | 403 | 409)
@@ -332,6 +328,25 @@ impl Transport {
             retry_after: if transient { retry_after } else { None },
         })
     }
+}
+
+/// The body, at most MAX_BODY_BYTES, read into memory that is overwritten before it is released
+/// (it holds a token, or a server's echo of a secret): no growing Vec leaves copies behind.
+fn read_body(resp: &mut ureq::http::Response<ureq::Body>, declared: Option<u64>) -> std::result::Result<SecretBytes, ureq::Error> {
+    use std::io::Read;
+    let mut reader = resp.body_mut().with_config().limit(MAX_BODY_BYTES).reader();
+    let mut body = SecretBytes::with_capacity(declared.unwrap_or(1024).min(MAX_BODY_BYTES) as usize);
+    let mut chunk = [0u8; 4096];
+    let result = loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => break Ok(()),
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(ureq::Error::from(e)),
+        }
+    };
+    crate::secret::wipe(&mut chunk);
+    result.map(|()| body)
 }
 
 pub fn backoff(attempt: u32) -> Duration {
@@ -419,6 +434,7 @@ pub fn parse_token_body(body: &[u8]) -> Result<Map<String, Value>> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::bad_response("token response body is empty"));
     }
+    crate::token::check_json_values(body, crate::token::MAX_JSON_VALUES, "token response").map_err(Error::bad_response)?;
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(other) => Err(Error::bad_response(format!("token response is a JSON {}, not an object", crate::token::type_name(&other)))),
@@ -452,11 +468,20 @@ impl ErrorDetail {
 }
 
 fn error_detail(body: &[u8], secrets: &[&str]) -> ErrorDetail {
-    let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(body) else {
-        return ErrorDetail::default();
+    let mut parsed = match serde_json::from_slice::<Value>(body) {
+        Ok(v) => v,
+        Err(_) => return ErrorDetail::default(),
     };
-    let field = |k: &str| m.get(k).and_then(Value::as_str).map(|s| clip(&crate::error::redact(s, secrets), 300));
-    ErrorDetail { code: field("error"), text: field("error_description").or_else(|| field("message")) }
+    let detail = match &parsed {
+        Value::Object(m) => {
+            let field = |k: &str| m.get(k).and_then(Value::as_str).map(|s| clip(&crate::error::redact(s, secrets), 300));
+            ErrorDetail { code: field("error"), text: field("error_description").or_else(|| field("message")) }
+        }
+        _ => ErrorDetail::default(),
+    };
+    // An echo of the request may hold the secrets: overwrite what was parsed before dropping it.
+    crate::secret::wipe_value(&mut parsed);
+    detail
 }
 
 fn clip(s: &str, max: usize) -> String {

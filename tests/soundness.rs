@@ -129,3 +129,41 @@ fn secrets_shorter_than_4_bytes_are_refused_and_4_bytes_are_redacted() {
     }
     h.free();
 }
+
+/// A token whose extra field is `n` empty arrays: about 3 bytes each in JSON, a 24-byte value
+/// each in memory (plus the array growing): 1 MB of it used to become over 10 MB.
+fn node_heavy_token(n: usize) -> Value {
+    json!({"token_type": "bearer", "access_token": "node-heavy-access-token", "expires_in": 1200, "x": vec![json!([]); n]})
+}
+
+/// Item 7: sizes are capped on what parsing builds, not only on the input bytes: a valid
+/// session or token response under 1 MiB that would expand to many MiB of values is refused
+/// before it is parsed; one of normal shape at the 1 MiB limit is still accepted.
+#[test]
+fn a_session_or_token_that_expands_in_memory_is_refused() {
+    let server = TokenServer::start();
+    let h = Handle::new(&server.url, CLIENT_ID, CLIENT_SECRET);
+    assert_eq!(h.set("max_retries", "0"), OK);
+    let heavy = json!({"token": node_heavy_token(300_000), "created_at": unix_now(), "expires_in": 1200}).to_string();
+    assert!(heavy.len() < 1024 * 1024, "{}", heavy.len());
+    assert_eq!(h.import(&heavy), 6, "a node-heavy session was accepted");
+    let (_, msg) = last_error();
+    assert!(msg.contains("JSON values"), "{msg}");
+    // The same as a token string inside the session (the guide's FlxOauthToken).
+    let as_string = json!({"token": node_heavy_token(300_000).to_string(), "created_at": unix_now(), "expires_in": 1200}).to_string();
+    assert_eq!(h.import(&as_string), 6);
+    // And from the server.
+    server.faults(json!([{"status": 200, "body": node_heavy_token(300_000).to_string()}]));
+    assert!(h.token(false).is_none());
+    let (code, msg) = last_error();
+    assert_eq!(code, 5, "{msg}");
+    assert!(msg.contains("JSON values"), "{msg}");
+    // Normal shapes are untouched: a token with a few hundred extra values, and a session
+    // whose access token is most of a megabyte.
+    let fine = json!({"token": node_heavy_token(500), "created_at": unix_now(), "expires_in": 1200}).to_string();
+    assert_eq!(h.import(&fine), OK, "{:?}", last_error());
+    let big = json!({"token": {"access_token": "a".repeat(1000 * 1000), "expires_in": 1200}, "created_at": unix_now(), "expires_in": 1200}).to_string();
+    assert_eq!(h.import(&big), OK, "{:?}", last_error());
+    assert_eq!(h.access_token(true).map(|t| t.len()), Some(1000 * 1000));
+    h.free();
+}

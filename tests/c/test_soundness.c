@@ -11,6 +11,8 @@
  *              child that can replace the callback
  *   ca_file    (item 4) a FIFO with no writer as ca_file is refused at once, and while it is being
  *              set, stats on the handle and fork() from another thread go on
+ *   sizes      (item 7) a valid 1 MB session that would expand to many MB of values is refused
+ *              under a tight address-space limit, without aborting the process
  *   flight     (item 7) a caller waiting on another thread's request waits at most timeout_ms */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -458,9 +461,16 @@ static void test_ca_file_never_blocks_with_a_lock_held(void) {
     CHECK(tok != NULL && strcmp(tok, "held-token") == 0);
     flx_string_free(tok);
     pid_t pid = fork();
-    if (pid == 0) _exit(0);
+    if (pid == 0) {
+        /* The child can use the handle too (its lock was released after fork). */
+        char *s = flx_client_stats(c);
+        int ok = s != NULL;
+        flx_string_free(s);
+        flx_client_free(c);
+        _exit(ok ? 0 : 1);
+    }
     int status = -1;
-    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     /* And the FIFO itself is refused at once, never read. */
     for (int i = 0; i < 50 && !a.done; i++) nanosleep(&ms, NULL);
     CHECK(a.done);
@@ -472,6 +482,59 @@ static void test_ca_file_never_blocks_with_a_lock_held(void) {
     CHECK(flx_client_set_option(c, "ca_file", "/dev/null") == FLX_ERR_INVALID_ARGUMENT && failed_with(FLX_ERR_INVALID_ARGUMENT, "not a regular file"));
     CHECK(flx_client_set_option(c, "ca_file", "/tmp") == FLX_ERR_INVALID_ARGUMENT && failed_with(FLX_ERR_INVALID_ARGUMENT, "ca_file"));
     unlink(fifo);
+    flx_client_free(c);
+    alarm(0);
+}
+
+/* ---- item 7: caps on what parsing builds ------------------------------------------------- */
+
+static long vm_bytes(void) {
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    if (fscanf(f, "%ld", &pages) != 1) pages = -1;
+    fclose(f);
+    return pages < 0 ? -1 : pages * sysconf(_SC_PAGESIZE);
+}
+
+static void test_a_node_heavy_session_is_refused_under_a_tight_address_space(void) {
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload && strstr(preload, "vgpreload")) return; /* valgrind needs address space of its own */
+    watchdog("test_a_node_heavy_session_is_refused_under_a_tight_address_space", 30);
+    /* {"token":{"access_token":"…","expires_in":1200,"x":[[],[],…]},"created_at":N,"expires_in":1200} */
+    enum { N = 300000 };
+    size_t cap = (size_t)N * 3 + 512;
+    char *session = malloc(cap);
+    CHECK(session != NULL);
+    if (!session) return;
+    size_t n = (size_t)snprintf(session, cap, "{\"token\":{\"access_token\":\"node-heavy-token\",\"expires_in\":1200,\"x\":[");
+    for (int i = 0; i < N; i++) {
+        memcpy(session + n, i ? ",[]" : "[]", i ? 3 : 2);
+        n += i ? 3 : 2;
+    }
+    n += (size_t)snprintf(session + n, cap - n, "]},\"created_at\":%lld,\"expires_in\":1200}", (long long)time(NULL));
+    CHECK(n < 1024 * 1024);
+    FlxClient *c = new_client(SECRET);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* 12 MiB of address space beyond what the process has: parsing the session into values
+         * would need more (the outer array alone grows to 16 MiB). */
+        struct rlimit lim;
+        long vm = vm_bytes();
+        lim.rlim_cur = lim.rlim_max = (rlim_t)vm + 12 * 1024 * 1024;
+        if (vm < 0 || setrlimit(RLIMIT_AS, &lim) != 0) _exit(4);
+        int rc = flx_session_import(c, session);
+        int ok = rc == FLX_ERR_SESSION && strstr(flx_last_error_message(), "JSON values") != NULL;
+        _exit(ok ? 0 : 1);
+    }
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        fprintf(stderr, "  child: %s %d\n", WIFSIGNALED(status) ? "killed by signal" : "exit status", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    /* Without a limit, in this process: the same answer, and the handle is as it was. */
+    CHECK(flx_session_import(c, session) == FLX_ERR_SESSION);
+    free(session);
     flx_client_free(c);
     alarm(0);
 }
@@ -503,6 +566,7 @@ int main(int argc, char **argv) {
     RUN(test_fork_from_inside_a_log_callback);
     RUN(test_waiting_on_another_threads_request_is_bounded);
     RUN(test_ca_file_never_blocks_with_a_lock_held);
+    RUN(test_a_node_heavy_session_is_refused_under_a_tight_address_space);
     server_stop(&srv);
     printf("C soundness suite: %d passed, %d failed\n", g_checks - g_failures, g_failures);
     return g_failures == 0 ? 0 : 1;
