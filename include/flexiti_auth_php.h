@@ -244,6 +244,8 @@ int32_t flx_client_clear(struct FlxClient *c);
 
 /**
  * Release a string returned by this library. NULL is a no-op. Freeing twice is undefined.
+ * The string's bytes are released as they are (not overwritten): a caller that must not leave
+ * a token in released memory overwrites it first.
  */
 void flx_string_free(char *s);
 

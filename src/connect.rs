@@ -135,14 +135,6 @@ impl Transport for Coalescing {
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        if self.pending.len() + amount > self.pending.capacity() {
-            // A large request (a POS-API call's body): grow by hand, wiping the outgrown block
-            // (it holds the request head, with its bearer token or form).
-            let mut bigger = Vec::with_capacity((self.pending.len() + amount).max(self.pending.capacity() * 2));
-            bigger.extend_from_slice(&self.pending);
-            wipe(&mut self.pending);
-            self.pending = bigger;
-        }
         let out = self.inner.buffers().output();
         if self.pending.len() + amount <= self.pending.capacity() {
             // Within its capacity: `pending` is never reallocated (the old block would go back to
@@ -151,7 +143,8 @@ impl Transport for Coalescing {
             wipe(&mut out[..amount]);
             return Ok(());
         }
-        // It does not fit: what waits goes out first, then this, without growing `pending`.
+        // It does not fit (a large request, e.g. a POS-API call's body): what waits goes out
+        // first, then this, without growing `pending`.
         let mut next = Vec::with_capacity(amount);
         next.extend_from_slice(&out[..amount]);
         wipe(&mut out[..amount]);

@@ -385,6 +385,8 @@ pub extern "C" fn flx_client_clear(c: *mut FlxClient) -> i32 {
 }
 
 /// Release a string returned by this library. NULL is a no-op. Freeing twice is undefined.
+/// The string's bytes are released as they are (not overwritten): a caller that must not leave
+/// a token in released memory overwrites it first.
 #[no_mangle]
 pub extern "C" fn flx_string_free(s: *mut c_char) {
     if !s.is_null() {
