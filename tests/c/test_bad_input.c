@@ -262,6 +262,13 @@ static void test_sessions(void) {
     for (int i = 0; i < 200000; i++) deep[p++] = '[';
     for (int i = 0; i < 200000; i++) deep[p++] = ']';
     strcpy(deep + p, ",\"created_at\":1,\"expires_in\":1200}");
+    /* 200 000 levels could build more values than a session may hold: refused before parsing. */
+    CHECK(flx_session_import(c, deep) == FLX_ERR_SESSION && failed_with(FLX_ERR_SESSION, "JSON values"));
+    /* 5 000 levels are few enough values, and the parser's depth limit refuses them. */
+    p = (size_t)sprintf(deep, "{\"token\":");
+    for (int i = 0; i < 5000; i++) deep[p++] = '[';
+    for (int i = 0; i < 5000; i++) deep[p++] = ']';
+    strcpy(deep + p, ",\"created_at\":1,\"expires_in\":1200}");
     CHECK(flx_session_import(c, deep) == FLX_ERR_SESSION && failed_with(FLX_ERR_SESSION, "malformed"));
     free(deep);
     /* Enormous: over 1 MiB, refused with its size. */
