@@ -129,8 +129,10 @@ struct FlxClient *flx_client_new(const char *api_url,
  * (the recommended way under PHP-FPM), and every caller in the process shares one token.
  *
  * Arguments as for flx_client_new (validated the same way, copied on first use). The handle is
- * found by api_url (with or without its trailing slash), client_id and a keyed digest of the
- * client_secret: the secret is kept once, by the handle, and never used as a key in clear.
+ * registered under api_url (with or without its trailing slash), client_id and a keyed digest
+ * (HMAC-SHA256, per-process key) of the client_secret: the secret is kept once, by the handle,
+ * and never used as a key in clear; a later call finds it by comparing its client_secret with
+ * that copy in constant time.
  *
  * Returns the handle, or NULL on error: FLX_ERR_INVALID_ARGUMENT for a bad argument, or when
  * this process already holds 64 persistent handles (distinct triples): the 65th is refused.

@@ -37,6 +37,10 @@ struct Inner {
     /// An access token the POS-API refused as invalid_token (flx_request): never held again,
     /// even when a token store still holds it.
     rejected_access_token: Option<String>,
+    /// The string each option was last set from, for options whose value depends on that string
+    /// alone: setting one again to the same string returns at once (a persistent handle gets
+    /// its options set by every PHP request).
+    applied: Vec<(String, String)>,
 }
 
 impl Inner {
@@ -198,6 +202,7 @@ impl Client {
                 last_outcome: None,
                 store_generation: None,
                 rejected_access_token: None,
+                applied: Vec::new(),
             })),
             store: arc_swap::ArcSwapOption::empty(),
             has_store: std::sync::atomic::AtomicBool::new(false),
@@ -220,6 +225,13 @@ impl Client {
             secrets.extend_from_slice(extra_secrets);
             out.push(level, &redact(&line(), &secrets));
         }
+    }
+
+    /// Whether `secret` is this client's secret (compared in constant time).
+    pub fn is_client_secret(&self, secret: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let mine = self.client_secret.as_str().as_bytes();
+        mine.len() == secret.len() && bool::from(mine.ct_eq(secret.as_bytes()))
     }
 
     fn threshold(&self) -> i64 {
@@ -278,7 +290,12 @@ impl Client {
             "token_store" => Some(crate::store::open(value)?),
             _ => None,
         };
+        // ca_file and token_store name files whose state may have changed since: never skipped.
+        let repeatable = ca_certs.is_none() && store.is_none();
         let mut inner = lock_state(&self.inner);
+        if repeatable && inner.applied.iter().any(|(n, v)| n == name && v == value) {
+            return Ok(());
+        }
         let mut options = inner.options.clone();
         let affects = match (ca_certs, store) {
             (Some(certs), _) => {
@@ -308,6 +325,10 @@ impl Client {
         self.store_required.store(options.token_store_required, std::sync::atomic::Ordering::Relaxed);
         self.threshold.store(options.expiration_threshold_secs, std::sync::atomic::Ordering::Relaxed);
         inner.options = options;
+        inner.applied.retain(|(n, _)| n != name);
+        if repeatable {
+            inner.applied.push((name.to_owned(), value.to_owned()));
+        }
         Ok(())
     }
 

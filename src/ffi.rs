@@ -200,8 +200,10 @@ fn too_many_handles() -> Error {
 /// (the recommended way under PHP-FPM), and every caller in the process shares one token.
 ///
 /// Arguments as for flx_client_new (validated the same way, copied on first use). The handle is
-/// found by api_url (with or without its trailing slash), client_id and a keyed digest of the
-/// client_secret: the secret is kept once, by the handle, and never used as a key in clear.
+/// registered under api_url (with or without its trailing slash), client_id and a keyed digest
+/// (HMAC-SHA256, per-process key) of the client_secret: the secret is kept once, by the handle,
+/// and never used as a key in clear; a later call finds it by comparing its client_secret with
+/// that copy in constant time.
 ///
 /// Returns the handle, or NULL on error: FLX_ERR_INVALID_ARGUMENT for a bad argument, or when
 /// this process already holds 64 persistent handles (distinct triples): the 65th is refused.
@@ -221,10 +223,11 @@ pub extern "C" fn flx_client_persistent(api_url: *const c_char, client_id: *cons
         let client_secret = str_arg(client_secret, "client_secret", MAX_ARG_BYTES)?;
         // The api_url as requests use it (Endpoint::base: trimmed, no trailing slash), without
         // parsing it on every call: only a valid one is ever registered (Client::new checks it).
-        let key = persistent::Key::new(api_url.trim().trim_end_matches('/'), client_id, client_secret);
-        if let Some(h) = persistent::lookup(&key) {
+        let base = api_url.trim().trim_end_matches('/');
+        if let Some(h) = persistent::lookup(base, client_id, |h| CLIENTS.get(h).is_some_and(|c| c.is_client_secret(client_secret))) {
             return Ok(h as *mut FlxClient);
         }
+        let key = persistent::Key::new(base, client_id, client_secret);
         persistent::check_room()?;
         let client = Client::new(api_url, client_id, client_secret)?;
         let fresh = CLIENTS.insert_persistent(client).map_err(|_| too_many_handles())?;

@@ -5,6 +5,9 @@
 //! (as requests use it: trimmed, no trailing slash), the client_id, and an HMAC-SHA256 of the
 //! client secret under a key drawn at random once per process: the secret itself is never a key
 //! and is kept once, by the client the handle owns; the digest means nothing outside this process.
+//! Finding a registered handle (every call after the first) compares the secret given with the
+//! one its client keeps, in constant time, rather than computing the digest again: two accounts
+//! that differ only by their secret are told apart exactly, at the cost of a memcmp.
 //! At most [`MAX_PERSISTENT`] entries; entries are never removed (a persistent handle lives as
 //! long as the process). The registry lock is held only around lookups and inserts (never while
 //! a client is created, which takes the fork module's lock) and is held across fork() like every
@@ -44,13 +47,22 @@ static DIGEST_KEY: Lazy<ring::hmac::Key> = Lazy::new(|| {
     key
 });
 
+/// The keyed digest of a client secret (HMAC-SHA256 under the per-process key).
+pub fn secret_digest(client_secret: &str) -> [u8; 32] {
+    let tag = ring::hmac::sign(&DIGEST_KEY, client_secret.as_bytes());
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(tag.as_ref());
+    digest
+}
+
 impl Key {
     /// `api_url` as the client uses it (Endpoint::base), the client_id as given.
     pub fn new(api_url: &str, client_id: &str, client_secret: &str) -> Key {
-        let tag = ring::hmac::sign(&DIGEST_KEY, client_secret.as_bytes());
-        let mut secret_digest = [0u8; 32];
-        secret_digest.copy_from_slice(tag.as_ref());
-        Key { api_url: api_url.to_owned(), client_id: client_id.to_owned(), secret_digest }
+        Key { api_url: api_url.to_owned(), client_id: client_id.to_owned(), secret_digest: secret_digest(client_secret) }
+    }
+
+    fn names(&self, api_url: &str, client_id: &str) -> bool {
+        self.api_url == api_url && self.client_id == client_id
     }
 
     /// The raw bytes of the digest (tests check the secret does not appear in the key).
@@ -92,9 +104,11 @@ impl ForkLock for Registry {
     }
 }
 
-/// The handle registered under `key`, if any.
-pub fn lookup(key: &Key) -> Option<usize> {
-    entries().iter().find(|(k, _, _)| k == key).map(|(_, h, _)| *h)
+/// The handle registered for this api_url and client_id whose client secret `holds_secret`
+/// confirms (a constant-time comparison with the one copy the handle keeps: the path of every
+/// call, with no digest to compute and no allocation), if any.
+pub fn lookup(api_url: &str, client_id: &str, holds_secret: impl Fn(usize) -> bool) -> Option<usize> {
+    entries().iter().filter(|(k, _, _)| k.names(api_url, client_id)).map(|(_, h, _)| *h).find(|h| holds_secret(*h))
 }
 
 /// Refuse early when the registry is full (before a client is built for nothing).

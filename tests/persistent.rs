@@ -67,6 +67,11 @@ fn the_same_account_gets_the_same_handle_and_shares_its_token() {
     assert_ne!(other_id, a);
     assert_ne!(other_secret, other_id);
     assert_eq!(persistent(&server.url, id, "another-secret"), other_secret);
+    // A secret that only starts like the first one, or is longer, is another account too.
+    let longer = persistent(&server.url, id, &format!("{CLIENT_SECRET}x"));
+    let shorter = persistent(&server.url, id, &CLIENT_SECRET[..CLIENT_SECRET.len() - 1]);
+    assert!(!longer.is_null() && !shorter.is_null());
+    assert!(longer != a && shorter != a && longer != shorter);
 
     // flx_client_free does nothing: the handle, its token and its options stay.
     flx_client_free(a);

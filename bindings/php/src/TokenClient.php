@@ -105,9 +105,11 @@ final class TokenClient
     {
         $persistent = self::$openPersistent;
         self::$openPersistent = false;
-        self::assertNoNul('api_url', $apiUrl);
-        self::assertNoNul('client_id', $clientId);
-        self::assertNoNul('client_secret', $clientSecret);
+        if (str_contains($apiUrl . $clientId . $clientSecret, "\0")) { // one test on the per-request path
+            self::assertNoNul('api_url', $apiUrl);
+            self::assertNoNul('client_id', $clientId);
+            self::assertNoNul('client_secret', $clientSecret);
+        }
         $libraryOptions = [];
         foreach ($options as $name => $value) {
             if (!is_string($name)) {
@@ -260,11 +262,13 @@ final class TokenClient
         if ($this->handle !== null) {
             $handle = $this->handle;
             $this->handle = null;
-            if ($this->persistent && $this->logPath !== null) {
-                // The shared handle outlives this object: stop it writing to our private file.
+            if (!$this->persistent) {
+                $this->ffi->flx_client_free($handle); // closes the log file
+            } elseif ($this->logPath !== null) {
+                // The shared handle outlives this object (flx_client_free would do nothing): stop
+                // it writing to our private file.
                 $this->ffi->flx_client_set_option($handle, 'log_file', '');
             }
-            $this->ffi->flx_client_free($handle); // closes the log file; a no-op when persistent
         }
         if ($this->logReader !== null) {
             $reader = $this->logReader;
@@ -351,8 +355,16 @@ final class TokenClient
     {
         $handle = $this->handle ?? $this->handle(); // inline: the price-calculator path
         if ($this->logger === null) {
-            // The direct path (no log capture): no closure, no finally on the price-calculator path.
-            return $this->takeDirect($this->ffi->flx_get_access_token($handle, $useCache));
+            // The direct path (no log capture): no closure, no finally, no method call on the
+            // price-calculator path (FFI::string of a valid char * cannot throw).
+            $p = $this->ffi->flx_get_access_token($handle, $useCache);
+            if ($p === null) {
+                throw $this->lastError();
+            }
+            $s = \FFI::string($p);
+            $this->ffi->flx_string_free($p);
+
+            return $s;
         }
 
         return $this->logged(fn () => $this->take($this->ffi->flx_get_access_token($handle, $useCache)));
