@@ -291,6 +291,62 @@ for n in (1, 100, 10000):
         f"{fmt(med(f'c.handles.{n}.rss_per_handle'))} KiB", f"{fmt(med(f'c.handles.{n}.access'))} ns ({spread(f'c.handles.{n}.access')})")
 out.append("")
 
+# ---- 6. PHP-FPM ---------------------------------------------------------------------------------
+if samples("fpm.cached.guide") or samples("fpm.count.cached"):
+    out.append("## 6. Inside PHP-FPM (a real pool, driven over FastCGI)\n")
+    out.append("A php-fpm pool (pm=static, 8 workers, ffi.preload + opcache.preload as the binding's README documents) "
+               "driven over FastCGI (`bench/fpm.php`): the timings with one request at a time (latency, not "
+               "queueing on 2 CPUs), the counts with 8 concurrent connections. Each request times each variant once "
+               "with `hrtime`, in an order that rotates request by request; medians over the requests (a worker's "
+               "first request, which gets its token, excluded). *persistent*: "
+               "`TokenClient::persistent($url, $id, $secret, $options)` + `getAccessToken(...)`, the handle surviving "
+               "the request; *guide*: the guide's `getFlexitiToken()` over a session holding a valid token; "
+               "*new client*: `new TokenClient` + `importSession` + `getAccessToken` (nothing survives the request).\n")
+    header("per FPM request", "median", "spread (p10 – p90)", "x the guide's flow", "target", "verdict")
+    guide = med("fpm.cached.guide")
+
+    def p1090(rid, scale=1.0):
+        lo, hi = pct(rid, 10), pct(rid, 90)
+        return f"{fmt(lo * scale)} – {fmt(hi * scale)} (n={len(samples(rid))})" if lo is not None else "n/a"
+
+    for rid, label, target in [
+        ("fpm.cached.guide", "cached token: the guide's `getFlexitiToken(true)`", None),
+        ("fpm.cached.persistent", "cached token: persistent, `getAccessToken(true)`", "≤ 1.0x (stretch ≤ 0.5x)"),
+        ("fpm.cached.persistent_ctor", "of which `TokenClient::persistent($url, $id, $secret)` alone", None),
+        ("fpm.cached.persistent_opts", "cached token: persistent with 4 options set each request", None),
+        ("fpm.cached.new_client", "cached token: new client from the session (the old way)", None),
+    ]:
+        v = med(rid)
+        ratio = v / guide if v and guide else None
+        ok = None if ratio is None or target is None else ratio <= 1.0
+        row(label, f"{fmt(v / 1000 if v else None)} µs", p1090(rid, 0.001), f"{fmt(ratio, 2)}x" if ratio else "n/a",
+            target or "", verdict(ok, "FPM: persistent cached token ≤ 1.0x the guide's flow") if target else "")
+        if target and ratio is not None and ratio > 0.5:
+            missed.append("FPM: persistent cached token ≤ 0.5x the guide's flow (stretch)")
+    g_rt = med("fpm.refresh.guide")
+    for rid, label, target in [
+        ("fpm.refresh.guide", "refresh over HTTPS: the guide's `getFlexitiToken(false)` (new curl handle: connect + TLS)", None),
+        ("fpm.refresh.persistent", "refresh over HTTPS: persistent, `getAccessToken(false)` (kept-alive connection)", "guide ≥ 10x slower"),
+        ("fpm.refresh.new_client", "refresh over HTTPS: new client from the session (new connection each request)", None),
+    ]:
+        v = med(rid)
+        ratio = v / g_rt if v and g_rt else None
+        ok = None if ratio is None or target is None else g_rt / v >= 10
+        row(label, f"{fmt(v)} µs", p1090(rid), f"{fmt(ratio, 2)}x ({fmt(g_rt / v, 1)}x faster)" if ratio else "n/a",
+            target or "", verdict(ok, "FPM: refresh over a kept-alive connection ≥ 10x faster than the guide's curl per call") if target else "")
+    out.append("")
+    out.append("Token requests per 1,000 FPM requests across the 8 workers, counted at the token server (the "
+               "project's token server on loopback; every worker serves some of the requests). *cached*: every "
+               "request a price-calculator call (`getAccessToken(true)`); *mixed*: one purchase "
+               "(`getAccessToken(false)`, a refresh) in ten. Each run starts a new pool (no worker holds a token); "
+               "with `token_store` the workers share a file store, `refresh_min_age_secs=60`.\n")
+    header("workload", "persistent handles, no token_store", "with token_store", "workers that served (without / with)")
+    for workload in ("cached", "mixed"):
+        store = med(f"fpm.count.{workload}.store")
+        row(workload, fmt(med(f"fpm.count.{workload}"), 0), fmt(store, 0) if store is not None else "n/a",
+            f"{fmt(med(f'fpm.count.{workload}.workers'), 0)} / {fmt(med(f'fpm.count.{workload}.store.workers'), 0)}")
+    out.append("")
+
 # ---- summary -----------------------------------------------------------------------------------
 out.append("## Targets missed in this run\n")
 out.extend([f"- {m}" for m in missed] or ["- none"])

@@ -189,6 +189,16 @@ pin0 "$out/net" sizes "$NGINX_HTTP_URL" "$(reps 7 2)" >> "$results"
 step "5. scale: number of handles"
 pin0 "$out/cached" handles "$(reps 7 2)" >> "$results"
 
+# ---- 6. PHP-FPM ---------------------------------------------------------------------------
+fpm_bin=${PHP_FPM:-/usr/sbin/php-fpm$(php -r 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;')}
+if [ -x "$fpm_bin" ]; then
+  step "6. PHP-FPM: a pool of 8 workers over FastCGI (persistent handles, the guide's flow, token_store)"
+  FLEXITI_AUTH_LIB=$lib php -d ffi.enable=1 "$repo/bench/fpm.php" "$lib" "$token_server_url" "$NGINX_HTTPS_URL" "$NGINX_CA" \
+    "$(reps 2000 200)" >> "$results"
+else
+  step "6. PHP-FPM: $fpm_bin not found (make deps installs php-fpm): skipped"
+fi
+
 # ---- the table ----------------------------------------------------------------------------
 echo "elapsed:  $(( $(date +%s) - started )) s; load at end $(cut -d' ' -f1-3 /proc/loadavg); CPU busy after: $(cpu_busy)%" >> "$out/machine.txt"
 status=0
