@@ -37,11 +37,17 @@ struct Inner {
     /// An access token the POS-API refused as invalid_token (flx_request): never held again,
     /// even when a token store still holds it.
     rejected_access_token: Option<String>,
-    /// The string each option was last set from, for options whose value depends on that string
-    /// alone: setting one again to the same string returns at once (a persistent handle gets
-    /// its options set by every PHP request).
-    applied: Vec<(String, String)>,
+    /// The string each option was last set from (by its index in OPTION_NAMES; bit i of
+    /// `applied_set` says whether entry i holds one), for options whose value depends on that
+    /// string alone: setting one again to the same string returns at once (a persistent handle
+    /// gets its options set by every PHP request). Every byte of this vector's block is written
+    /// (no spare capacity), so releasing it releases nothing left over from earlier use.
+    applied: Vec<String>,
+    applied_set: u64,
 }
+
+// Inner::applied_set has one bit per option.
+const _: () = assert!(crate::options::OPTION_NAMES.len() <= 64);
 
 impl Inner {
     /// After fork() the child must neither reuse the parent's pooled sockets nor wait on a
@@ -202,7 +208,8 @@ impl Client {
                 last_outcome: None,
                 store_generation: None,
                 rejected_access_token: None,
-                applied: Vec::new(),
+                applied: crate::options::OPTION_NAMES.iter().map(|_| String::new()).collect(),
+                applied_set: 0,
             })),
             store: arc_swap::ArcSwapOption::empty(),
             has_store: std::sync::atomic::AtomicBool::new(false),
@@ -291,10 +298,12 @@ impl Client {
             _ => None,
         };
         // ca_file and token_store name files whose state may have changed since: never skipped.
-        let repeatable = ca_certs.is_none() && store.is_none();
+        let slot = crate::options::OPTION_NAMES.iter().position(|n| *n == name).filter(|_| ca_certs.is_none() && store.is_none());
         let mut inner = lock_state(&self.inner);
-        if repeatable && inner.applied.iter().any(|(n, v)| n == name && v == value) {
-            return Ok(());
+        if let Some(i) = slot {
+            if inner.applied_set & (1 << i) != 0 && inner.applied[i] == value {
+                return Ok(());
+            }
         }
         let mut options = inner.options.clone();
         let affects = match (ca_certs, store) {
@@ -325,9 +334,9 @@ impl Client {
         self.store_required.store(options.token_store_required, std::sync::atomic::Ordering::Relaxed);
         self.threshold.store(options.expiration_threshold_secs, std::sync::atomic::Ordering::Relaxed);
         inner.options = options;
-        inner.applied.retain(|(n, _)| n != name);
-        if repeatable {
-            inner.applied.push((name.to_owned(), value.to_owned()));
+        if let Some(i) = slot {
+            inner.applied[i] = value.to_owned();
+            inner.applied_set |= 1 << i;
         }
         Ok(())
     }
