@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # make dist: build every platform of PLATFORMS.md, check it (glibc 2.17 symbols / Windows system
 # DLLs, every header function exported), and lay it out as dist/<platform>/ (library, headers,
-# pkg-config file or import library, README.txt, SHA256SUMS); dist/SHA256SUMS covers them all.
+# pkg-config file or import library, flexiti-token, README.txt, SHA256SUMS); then the packages
+# people install, made from those trees by tools/packages.sh, beside them in dist/: Python wheels
+# (manylinux2014 per Linux platform, checked with `auditwheel show`; win_amd64), the Composer
+# artifact zip, the .deb packages (amd64, i386, arm64) and the Windows zip. dist/SHA256SUMS covers
+# every file. A full run (every platform) also writes the package table of PLATFORMS.md.
 #
 #   tools/dist.sh             build and lay out dist/
 #   tools/dist.sh --repro     then copy the tree twice (build/platforms/repro/{a,b}), build each
 #                             from nothing, compare the checksums file by file, and write the
 #                             outcome into PLATFORMS.md ("Reproducibility"); exit 1 if a file differs
 # Environment: DIST_DIR (dist), DIST_PLATFORMS (all of `tests/platforms/platforms.sh list`),
-# and those of tests/platforms/platforms.sh.
+# and those of tests/platforms/platforms.sh (FLX_CARGO_FEATURES: the cargo features of the builds)
+# and of tools/packages.sh (SOURCE_DATE_EPOCH).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,6 +21,7 @@ PLATFORMS_SH=$ROOT/tests/platforms/platforms.sh
 DIST=${DIST_DIR:-$ROOT/dist}
 OUT=${PLATFORMS_BUILD_DIR:-$ROOT/build/platforms}
 export PLATFORMS_VENV=${PLATFORMS_VENV:-$OUT/venv}
+export PACKAGES_VENV=${PACKAGES_VENV:-$OUT/packages-venv}
 read -r -a PLATFORMS <<<"${DIST_PLATFORMS:-$(bash "$PLATFORMS_SH" list | tr '\n' ' ')}"
 repro=0
 [ "${1:-}" = --repro ] && repro=1
@@ -44,6 +50,7 @@ lay_out() {
         cp -a "$build/$p/pkg" "$dist/$p"
         sums "$dist/$p" >"$dist/$p/SHA256SUMS"
     done
+    bash "$ROOT/tools/packages.sh" build "$dist" "$dist" "${PLATFORMS[@]}" || { rm -rf "$dist"; return 1; }
     sums "$dist" >"$dist/SHA256SUMS"
     rm -rf "$final"
     mv "$dist" "$final"
@@ -53,6 +60,11 @@ lay_out "$OUT" "$DIST"
 say "dist/ ready: ${PLATFORMS[*]}"
 (cd "$DIST" && find . -mindepth 1 -maxdepth 3 \( -type f -o -type l \) -printf '  %P\n' | LC_ALL=C sort) >&2
 (cd "$DIST" && sha256sum --quiet -c SHA256SUMS) || { say "dist/SHA256SUMS does not verify"; exit 1; }
+# The package table of PLATFORMS.md, from a full run only (a partial one would drop rows).
+if [ "${PLATFORMS[*]}" = "$(bash "$PLATFORMS_SH" list | tr '\n' ' ' | sed 's/ $//')" ] && [ "${DIST_RECORD:-1}" = 1 ]; then
+    bash "$ROOT/tools/packages.sh" table "$DIST" >"$OUT/packages.md"
+    bash "$PLATFORMS_SH" write-block packages "$OUT/packages.md"
+fi
 [ $repro -eq 1 ] || exit 0
 
 # ---- reproducibility ------------------------------------------------------------------------
@@ -80,12 +92,18 @@ cp -a "$snap/a/flexiti-auth/." "$snap/b/flexiti-auth/"
 for side in a b; do
     tree=$snap/$side/flexiti-auth
     PLATFORMS_BUILD_DIR=$tree/build/platforms ZIG_TARGET_DIR=$tree/target/zig DIST_DIR=$tree/dist \
-        DIST_PLATFORMS="${PLATFORMS[*]}" bash "$tree/tools/dist.sh" \
+        DIST_PLATFORMS="${PLATFORMS[*]}" DIST_RECORD=0 bash "$tree/tools/dist.sh" \
         || { say "build $side of the snapshot failed"; exit 1; }
 done
 
-# differing P: the files of P whose checksums are not the same in both builds.
+# differing P: the files of P whose checksums are not the same in both builds ("packages": the
+# packages at the top of dist/).
 differing() {
+    if [ "$1" = packages ]; then
+        LC_ALL=C comm -3 <(grep -v ' [^/]*/' "$snap/a/flexiti-auth/dist/SHA256SUMS" | LC_ALL=C sort) \
+            <(grep -v ' [^/]*/' "$snap/b/flexiti-auth/dist/SHA256SUMS" | LC_ALL=C sort) | awk '{print $2}' | LC_ALL=C sort -u | tr '\n' ' '
+        return
+    fi
     LC_ALL=C comm -3 <(LC_ALL=C sort "$snap/a/flexiti-auth/dist/$1/SHA256SUMS") \
         <(LC_ALL=C sort "$snap/b/flexiti-auth/dist/$1/SHA256SUMS") | awk '{print $2}' | LC_ALL=C sort -u | tr '\n' ' '
 }
@@ -96,7 +114,7 @@ differ=()
     echo
     echo "| platform | same checksums in both builds |"
     echo "| --- | --- |"
-    for p in "${PLATFORMS[@]}"; do
+    for p in "${PLATFORMS[@]}" packages; do
         d=$(differing "$p")
         if [ -z "$d" ]; then echo "| $p | yes, every file |"
         else echo "| $p | NO: ${d% } |"; differ+=("$p: ${d% }"); fi

@@ -151,14 +151,14 @@ build_one() {
     ensure_toolchain
     local log=$P_DIR/build.log
     mkdir -p "$P_DIR"
-    say "$P: building $P_RUST${P_ZIG:+ (glibc $GLIBC_FLOOR via cargo-zigbuild)}"
+    say "$P: building $P_RUST${P_ZIG:+ (glibc $GLIBC_FLOOR via cargo-zigbuild)}${FEATURES:+ with features $FEATURES}"
     local build_cmd=(cargo build)
     [ -n "$P_ZIG" ] && build_cmd=(cargo zigbuild)
-    # --lib: the library alone (the token server is a host tool, built by `make build`).
-    # What `make dist` ships has the token store on Redis (the `redis` feature).
+    # The library and the operator CLI flexiti-token (the token server is a host tool, built by
+    # `make build`). What `make dist` ships has the token store on Redis (the `redis` feature).
     local features=()
     [ -z "$FEATURES" ] || features=(--features "$FEATURES")
-    if ! (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS=$(rustflags) "${build_cmd[@]}" --release --locked --lib "${features[@]}" \
+    if ! (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS=$(rustflags) "${build_cmd[@]}" --release --locked --lib --bin flexiti-token "${features[@]}" \
             --target "${P_ZIG:-$P_RUST}" --target-dir "$ZIG_TARGET_DIR") >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         say "$P: build failed (log: $log)"
@@ -167,9 +167,9 @@ build_one() {
     # Unix-only code must have a counterpart or be compiled out cleanly: a warning (dead code,
     # unused import) on one platform is code that does not belong there. (cargo replays the
     # warnings of cached builds, so this holds on every run.)
-    if grep -qF 'warning: `flexiti-auth` (lib) generated' "$log"; then
+    if grep -qE 'warning: `flexiti-auth` \((lib|bin "flexiti-token")\) generated' "$log"; then
         grep -E -A5 '^warning' "$log" | head -n 40 >&2
-        say "$P: the library compiles with warnings for $P_RUST (log: $log)"
+        say "$P: the library or flexiti-token compiles with warnings for $P_RUST (log: $log)"
         return 1
     fi
     stage_one
@@ -179,9 +179,10 @@ build_one() {
 stage_one() {
     local rel=$ZIG_TARGET_DIR/$P_RUST/release
     rm -rf "$P_PKG"
-    mkdir -p "$P_PKG/include" "$P_PKG/lib"
+    mkdir -p "$P_PKG/include" "$P_PKG/lib" "$P_PKG/bin"
     install -m 0644 "$ROOT/include/flexiti_auth.h" "$P_PKG/include/"
     if [ "$P_OS" = linux ]; then
+        install -m 0755 "$rel/flexiti-token" "$P_PKG/bin/"
         local real=libflexiti_auth.so.$VERSION
         install -m 0755 "$rel/libflexiti_auth.so" "$P_PKG/lib/$real"
         ln -s "$real" "$P_PKG/lib/libflexiti_auth.so.$SOVERSION"
@@ -201,8 +202,7 @@ Libs.private: -lpthread -ldl
 Cflags: -I\${includedir}
 EOF
     else
-        mkdir -p "$P_PKG/bin"
-        install -m 0755 "$rel/flexiti_auth.dll" "$P_PKG/bin/"
+        install -m 0755 "$rel/flexiti_auth.dll" "$rel/flexiti-token.exe" "$P_PKG/bin/"
         install -m 0644 "$rel/libflexiti_auth.dll.a" "$P_PKG/lib/"
         # The module-definition file: the DLL's exports by name.
         { echo "LIBRARY flexiti_auth.dll"; echo "EXPORTS"; dll_exports "$P_PKG/bin/flexiti_auth.dll" | sed 's/^/    /'; } \
@@ -284,11 +284,11 @@ check_exports() {
 # Windows: the DLL may import only DLLs that Windows 10 itself ships (no libgcc_s/libwinpthread).
 WINDOWS_SYSTEM_DLLS="kernel32.dll ntdll.dll advapi32.dll bcrypt.dll bcryptprimitives.dll ws2_32.dll userenv.dll msvcrt.dll api-ms-win-core-synch-l1-2-0.dll secur32.dll crypt32.dll ole32.dll shell32.dll user32.dll"
 check_windows_imports() {
-    local dll=$P_PKG/bin/flexiti_auth.dll bad=() d
+    local dll=${1:-$P_PKG/bin/flexiti_auth.dll} bad=() d
     while read -r d; do
         case " $WINDOWS_SYSTEM_DLLS " in *" $d "*) ;; *) bad+=("$d") ;; esac
     done < <("$P_OBJDUMP" -p "$dll" | sed -n 's/^\tDLL Name: //p' | tr 'A-Z' 'a-z' | sort -u)
-    if [ ${#bad[@]} -gt 0 ]; then say "$P: flexiti_auth.dll imports DLLs Windows does not ship: ${bad[*]}"; return 1; fi
+    if [ ${#bad[@]} -gt 0 ]; then say "$P: $(basename "$dll") imports DLLs Windows does not ship: ${bad[*]}"; return 1; fi
     echo "flexiti_auth.dll imports: $("$P_OBJDUMP" -p "$dll" | sed -n 's/^\tDLL Name: //p' | sort -fu | tr '\n' ' ')"
     echo "OK: Windows system DLLs only"
 }
@@ -298,6 +298,9 @@ check_one() {
     if [ "$P_OS" = linux ]; then
         out=$(bash "$ROOT/tests/platforms/check-glibc-symbols.sh" "$P_PKG/lib/libflexiti_auth.so.$VERSION" "$GLIBC_FLOOR") \
             || { echo "$out" >&2; say "$P: symbol check failed"; return 1; }
+        # The CLI that ships beside it runs on the same systems.
+        bash "$ROOT/tests/platforms/check-glibc-symbols.sh" "$P_PKG/bin/flexiti-token" "$GLIBC_FLOOR" >/dev/null \
+            || { say "$P: symbol check of bin/flexiti-token failed"; return 1; }
         # getrandom must never be a strong import (glibc 2.25): the library draws randomness
         # through the getrandom crate, which calls the syscall or falls back to /dev/urandom.
         if objdump -T "$P_PKG/lib/libflexiti_auth.so.$VERSION" | grep -E '\*UND\*' | grep -vE '^[0-9a-f]+  w ' | grep -qw getrandom; then
@@ -305,6 +308,8 @@ check_one() {
         fi
     else
         out=$(check_windows_imports) || return 1
+        check_windows_imports "$P_PKG/bin/flexiti-token.exe" >/dev/null \
+            || { say "$P: bin/flexiti-token.exe needs DLLs that Windows does not ship"; return 1; }
     fi
     echo "$out" >&2
     if [ "$P_OS" = linux ]; then

@@ -15,7 +15,11 @@ use Flexiti\Auth\Exception\LibraryLoadException;
  *  2. the FFI scope "FLEXITI_AUTH" declared at startup by ffi.preload (PHP-FPM: loaded once by
  *     the master, shared by every worker and request; see preload.php); skipped when the
  *     "header" option is given;
- *  3. a copy beside the package: <package>/lib/libflexiti_auth.so;
+ *  3. a copy inside the package: first the one built for this platform,
+ *     <package>/lib/<platform>/<name> (the Composer artifact of `make dist` holds one per platform:
+ *     linux-x86_64, linux-i686, linux-aarch64, windows-x86_64, ...; see platform()), then
+ *     <package>/lib/<name>; <name> is the FFI_LIB file name for this OS (libflexiti_auth.so,
+ *     flexiti_auth.dll, libflexiti_auth.dylib);
  *  4. the system loader (dlopen search path: ld.so.cache, /usr/lib, ...) with the FFI_LIB name
  *     from the PHP header.
  * Steps 1, 3 and 4 read the declarations from the PHP header (flexiti_auth_php.h): the "header"
@@ -142,16 +146,26 @@ final class Library
             throw self::failure(array_merge($tried, $e->getTried()), false, $restricted ?? $e);
         }
 
-        // 3. A copy beside the package.
-        $beside = self::packageDir() . '/lib/' . basename($ffiLib);
-        if (is_file($beside)) {
-            try {
-                return self::cdefCode(realpath($beside) ?: $beside, $headerPath, $code, 'package');
-            } catch (LibraryLoadException $e) {
-                $tried[] = "package copy $beside: " . $e->getMessage();
-            }
+        // 3. A copy inside the package: this platform's, then a plain one.
+        $copies = [];
+        $platform = self::platform();
+        if ($platform !== null) {
+            $copies[] = self::packageDir() . '/lib/' . $platform . '/' . basename($ffiLib);
         } else {
-            $tried[] = "package copy $beside: no such file";
+            $tried[] = 'package copy for this platform: none built for ' . PHP_OS_FAMILY . ' ' . php_uname('m')
+                . ' with ' . (PHP_INT_SIZE * 8) . '-bit PHP';
+        }
+        $copies[] = self::packageDir() . '/lib/' . basename($ffiLib);
+        foreach ($copies as $copy) {
+            if (!is_file($copy)) {
+                $tried[] = "package copy $copy: no such file";
+                continue;
+            }
+            try {
+                return self::cdefCode(realpath($copy) ?: $copy, $headerPath, $code, 'package');
+            } catch (LibraryLoadException $e) {
+                $tried[] = "package copy $copy: " . $e->getMessage();
+            }
         }
 
         // 4. The system loader, with the header's FFI_LIB.
@@ -239,6 +253,30 @@ final class Library
         throw new LibraryLoadException('no PHP header ' . self::HEADER_NAME . ' found', $tried);
     }
 
+    /**
+     * This process's platform, as `make dist` names its builds (the directories under lib/ of
+     * the Composer artifact): "linux-x86_64", "linux-i686", "linux-aarch64", "windows-x86_64",
+     * "windows-i686"; null for any other. The word size is PHP's own (PHP_INT_SIZE), so a 32-bit
+     * PHP on a 64-bit kernel gets the 32-bit library.
+     */
+    public static function platform(): ?string
+    {
+        $machine = strtolower(php_uname('m'));
+        $arch = match (true) {
+            in_array($machine, ['x86_64', 'amd64', 'x64', 'i386', 'i486', 'i586', 'i686', 'x86'], true)
+                => PHP_INT_SIZE === 8 ? 'x86_64' : 'i686',
+            in_array($machine, ['aarch64', 'arm64', 'armv8', 'armv8l'], true) => PHP_INT_SIZE === 8 ? 'aarch64' : null,
+            default => null,
+        };
+        $os = match (PHP_OS_FAMILY) {
+            'Linux' => 'linux',
+            'Windows' => 'windows',
+            default => null,
+        };
+
+        return $arch === null || $os === null ? null : "$os-$arch";
+    }
+
     private static function packageDir(): string
     {
         return dirname(__DIR__);
@@ -267,8 +305,8 @@ final class Library
         if ($explicit) {
             $message .= ' (an explicit path is used alone: fix or unset it)';
         } else {
-            $message .= '. Set the "library" option or ' . self::LIB_ENV . ' to the .so path, copy it to '
-                . self::packageDir() . '/lib/, or preload it with ffi.preload (see the README)';
+            $message .= '. Install the Composer artifact of `make dist` (it holds the library for each platform), set the "library" option or '
+                . self::LIB_ENV . ' to the .so path, copy it to ' . self::packageDir() . '/lib/' . (self::platform() ?? '') . ', or preload it with ffi.preload (see the README)';
         }
 
         return new LibraryLoadException($message, $tried, $previous);

@@ -6,6 +6,7 @@ namespace Flexiti\Auth\Tests;
 
 use Flexiti\Auth\Exception\LibraryLoadException;
 use Flexiti\Auth\FfiHeader;
+use Flexiti\Auth\Library;
 use Flexiti\Auth\Tests\Support\TokenServer;
 use Flexiti\Auth\Tests\Support\TokenServerTestCase;
 use Flexiti\Auth\TokenClient;
@@ -76,12 +77,14 @@ final class LibraryLoadingTest extends TokenServerTestCase
             'option "library": not set',
             'env FLEXITI_AUTH_LIB: not set',
             'FFI::scope("FLEXITI_AUTH")',
+            "package copy $package/lib/" . Library::platform() . "/libflexiti_auth.so: no such file",
             "package copy $package/lib/libflexiti_auth.so: no such file",
             'system loader "libflexiti_auth.so"',
         ] as $place) {
             self::assertStringContainsString($place, $r['message']);
         }
-        self::assertSame(5, count($r['tried']));
+        // The platform's copy (lib/<platform>/, as in the Composer artifact) is tried before lib/.
+        self::assertSame(6, count($r['tried']));
     }
 
     public function testACopyBesideThePackageIsFound(): void
@@ -98,6 +101,30 @@ final class LibraryLoadingTest extends TokenServerTestCase
         self::assertSame('package', $r['info']['source'] ?? null, json_encode($r) ?: '');
         self::assertSame("$package/lib/libflexiti_auth.so", $r['info']['path']);
         self::assertSame("$package/include/flexiti_auth_php.h", $r['info']['header']);
+        self::assertSame(self::server()->issued()['access_tokens'], [$r['token']]);
+    }
+
+    public function testThePlatformsCopyInsideThePackageComesFirst(): void
+    {
+        $platform = Library::platform();
+        self::assertNotNull($platform, 'the suite runs on a platform that `make dist` builds for');
+        $other = $platform === 'linux-aarch64' ? 'linux-x86_64' : 'linux-aarch64';
+        $package = self::$tmp . '/package-platform';
+        self::copyTree(dirname(__DIR__) . '/src', "$package/src");
+        copy(dirname(__DIR__) . '/autoload.php', "$package/autoload.php");
+        mkdir("$package/lib/$platform", 0777, true);
+        mkdir("$package/lib/$other", 0777, true);
+        mkdir("$package/include");
+        copy((string) getenv('FLEXITI_AUTH_LIB'), "$package/lib/$platform/libflexiti_auth.so");
+        // Another platform's library and a plain lib/ copy that is not a library at all: neither is
+        // touched when this platform's copy loads.
+        file_put_contents("$package/lib/$other/libflexiti_auth.so", 'not for this machine');
+        file_put_contents("$package/lib/libflexiti_auth.so", 'not a library');
+        copy(dirname(__DIR__, 3) . '/include/flexiti_auth_php.h', "$package/include/flexiti_auth_php.h");
+
+        $r = self::runChild([], 'token', self::server()->url(), $package);
+        self::assertSame('package', $r['info']['source'] ?? null, json_encode($r) ?: '');
+        self::assertSame("$package/lib/$platform/libflexiti_auth.so", $r['info']['path']);
         self::assertSame(self::server()->issued()['access_tokens'], [$r['token']]);
     }
 

@@ -16,17 +16,24 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+# The source tree (headers, the debug build, the token server): where these tests live, unless they
+# were copied out to test an installed package (tests/packages/test-packages.sh sets FLX_TEST_REPO).
+REPO = Path(os.environ.get("FLX_TEST_REPO") or Path(__file__).resolve().parents[3])
 
 # Environment proxies would also apply to loopback: the suite talks to 127.0.0.1 only.
 for _var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
     os.environ.pop(_var, None)
 
-# `make test-python` exports FLEXITI_AUTH_LIB; a bare `pytest` in a checkout uses the debug build.
+# `make test-python` exports FLEXITI_AUTH_LIB. Without it, an installed package that carries its
+# own library (a wheel of `make dist`, `pip install ./bindings/python`) is tested with that library
+# and the variable stays unset; otherwise a bare `pytest` in a checkout uses the debug build.
 if not os.environ.get("FLEXITI_AUTH_LIB"):
-    _default_lib = REPO / "target" / "debug" / "libflexiti_auth.so"
-    if _default_lib.exists():
-        os.environ["FLEXITI_AUTH_LIB"] = str(_default_lib)
+    from flexiti_auth import _native as _flx_native
+
+    if _flx_native.bundled_library() is None:
+        _default_lib = REPO / "target" / "debug" / "libflexiti_auth.so"
+        if _default_lib.exists():
+            os.environ["FLEXITI_AUTH_LIB"] = str(_default_lib)
 
 CLIENT_ID = "flexiti-test-client"
 CLIENT_SECRET = "flexiti-test-secret"

@@ -17,7 +17,8 @@ from conftest import REPO
 from flexiti_auth import _native
 
 PACKAGE_DIR = Path(flexiti_auth.__file__).resolve().parent
-LIB = Path(os.environ["FLEXITI_AUTH_LIB"])
+# The library under test: FLEXITI_AUTH_LIB, else the one inside the installed package.
+LIB = Path(os.environ.get("FLEXITI_AUTH_LIB") or _native.bundled_library() or "FLEXITI_AUTH_LIB unset, no bundled library")
 
 
 def _run(code: str, env_changes: dict, cwd: Path) -> subprocess.CompletedProcess:
@@ -63,6 +64,28 @@ def test_library_next_to_the_package_is_found(tmp_path):
     version, name = r.stdout.split()
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", version)
     assert name == str(pkg / "libflexiti_auth.so")
+
+
+def test_library_inside_the_installed_package_is_used_without_env(tmp_path):
+    """A wheel of `make dist` and `pip install ./bindings/python` put the library inside the package:
+    with FLEXITI_AUTH_LIB unset (and no LD_LIBRARY_PATH), that library is the one loaded."""
+    bundled = _native.bundled_library()
+    if bundled is None:
+        if os.environ.get("FLX_EXPECT_BUNDLED_LIB") == "1":
+            pytest.fail(f"FLX_EXPECT_BUNDLED_LIB=1 but the installed package {PACKAGE_DIR} holds no library")
+        pytest.skip("this install of flexiti_auth carries no library (the suite runs with FLEXITI_AUTH_LIB)")
+    assert Path(bundled).parent == PACKAGE_DIR
+    r = _run(
+        "import flexiti_auth, flexiti_auth._native as n\n"
+        "print(flexiti_auth.library_version()); print(n.load()._name); print(flexiti_auth.__version__)\n",
+        {"FLEXITI_AUTH_LIB": None, "LD_LIBRARY_PATH": None},
+        tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    library_version, name, package_version = r.stdout.split()
+    assert name == bundled
+    # One version everywhere: the package's is the library's (both from Cargo.toml).
+    assert package_version == library_version
 
 
 def test_not_found_lists_every_place_tried(tmp_path):

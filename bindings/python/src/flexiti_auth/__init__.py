@@ -35,7 +35,17 @@ from .errors import (
     Status,
 )
 
-__version__ = "0.1.0"
+def _package_version() -> str:
+    # The installed distribution's version: Cargo.toml's, written into the package by setup.py.
+    from importlib import metadata
+
+    try:
+        return metadata.version("flexiti-auth")
+    except metadata.PackageNotFoundError:  # imported from a source checkout, not installed
+        return "0+unknown"
+
+
+__version__ = _package_version()
 
 # A library leaves output to the application: without a configured handler, records are dropped
 # rather than printed by logging's last-resort handler.

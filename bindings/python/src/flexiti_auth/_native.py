@@ -1,19 +1,24 @@
 """Finding and loading the native library, and declaring every C prototype.
 
 Search order: the FLEXITI_AUTH_LIB environment variable (a path; when set, nothing else is tried),
-a library next to this package, then the system loader (LD_LIBRARY_PATH, rpath, ld.so cache).
+a library inside this package, then the system loader (LD_LIBRARY_PATH, rpath, ld.so cache).
+
+The library inside the package is there after `pip install ./bindings/python` (setuptools-rust
+builds it as libflexiti_auth<extension suffix>, e.g. libflexiti_auth.cpython-311-x86_64-linux-gnu.so)
+or in a wheel of `make dist` (libflexiti_auth.so, flexiti_auth.dll), or when copied there by hand.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.machinery
 import os
 import sys
 import threading
 from typing import List, Optional
 
-__all__ = ["LibraryLoadError", "LIB_ENV", "LOG_CALLBACK", "load", "take_string"]
+__all__ = ["LibraryLoadError", "LIB_ENV", "LOG_CALLBACK", "bundled_library", "load", "take_string"]
 
 #: Environment variable naming the native library's path.
 LIB_ENV = "FLEXITI_AUTH_LIB"
@@ -26,6 +31,23 @@ else:
     _FILE_NAMES = ["libflexiti_auth.so", "libflexiti_auth.so.0"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# Names of a library inside the package: the plain file names, then the name setuptools-rust gives
+# the library it builds (the module name plus one of this interpreter's extension suffixes).
+_BUNDLED_NAMES = _FILE_NAMES + [
+    "libflexiti_auth" + suffix
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES
+    if "libflexiti_auth" + suffix not in _FILE_NAMES
+]
+
+
+def bundled_library() -> Optional[str]:
+    """The path of the native library inside this package, or None when it holds none."""
+    for name in _BUNDLED_NAMES:
+        path = os.path.join(_PACKAGE_DIR, name)
+        if os.path.exists(path):
+            return path
+    return None
 
 
 #: typedef void (*FlxLogCallback)(int32_t level, const char *line, void *user). The line arrives
@@ -119,14 +141,20 @@ def _find() -> ctypes.CDLL:
         return _declare(lib, f"{LIB_ENV}={env}")
     tried.append(f"{LIB_ENV}: not set")
 
-    for name in _FILE_NAMES:
+    bundled = False
+    for name in _BUNDLED_NAMES:
         path = os.path.join(_PACKAGE_DIR, name)
         if not os.path.exists(path):
-            tried.append(f"{path}: no such file")
             continue
+        bundled = True
         lib = _try(path, tried, path)
         if lib is not None:
             return _declare(lib, path)
+    if not bundled:
+        tried.append(
+            f"{os.path.join(_PACKAGE_DIR, _FILE_NAMES[0])}: no such file (no library inside the package"
+            f" {_PACKAGE_DIR}; `pip install ./bindings/python` with Rust, or a wheel of `make dist`, puts one there)"
+        )
 
     names = list(reversed(_FILE_NAMES))  # the soname first
     found = ctypes.util.find_library("flexiti_auth")
@@ -140,9 +168,10 @@ def _find() -> ctypes.CDLL:
     raise LibraryLoadError(
         "cannot find the flexiti-auth native library (libflexiti_auth). Tried:\n  - "
         + "\n  - ".join(tried)
-        + f"\nSet {LIB_ENV} to the library's path (e.g. target/release/libflexiti_auth.so after"
-        " `cargo build --release`), copy it next to the flexiti_auth package, or install it"
-        " where the system loader finds it."
+        + f"\nInstall a wheel that carries the library (`make dist`), or `pip install ./bindings/python`"
+        f" on a machine with Rust; or set {LIB_ENV} to the library's path (e.g."
+        " target/release/libflexiti_auth.so after `cargo build --release`), copy it next to the"
+        " flexiti_auth package, or install it where the system loader finds it."
     )
 
 
