@@ -14,8 +14,8 @@
 ##                           pkg-config and run, flexiti-token, `dpkg -r` leaving nothing behind
 ##     test-python-source    README.md's `pip install ./bindings/python` in a fresh venv
 ##                           (setuptools-rust builds the library into the package; dev profile and
-##                           target/pip here, to stay fast), then the loading and token tests with
-##                           FLEXITI_AUTH_LIB unset
+##                           target/ here, reusing the compiled dependencies, to stay fast), then the
+##                           loading and token tests with FLEXITI_AUTH_LIB unset
 ##   not in make test (cross builds of every platform: 15+ minutes on two cores)
 ##     make dist             every platform and every package into dist/, with SHA256SUMS
 ##                           (mk/platforms.mk, tools/dist.sh); writes PLATFORMS.md's package table
@@ -33,8 +33,11 @@ test-packages-x86_64: build test-glibc217
 	PACKAGES_VENV=$(BUILD_DIR)/platforms/packages-venv bash tools/packages.sh build $(PKG_TEST_DIR)/trees $(PKG_TEST_DIR)/linux-x86_64 linux-x86_64
 	bash tests/packages/test-packages.sh $(PKG_TEST_DIR)/linux-x86_64 linux-x86_64
 
+# The dev profile in $(TARGET_DIR), the target dir of `make build`: the dependencies are already
+# compiled there, so only the crate itself is compiled again (as the cdylib setuptools-rust asks
+# for; it lands as $(LIB), the same code). A user's `pip install` builds the release profile.
 test-python-source: build
-	bash tests/packages/test-packages.sh --python-source
+	CARGO_TARGET_DIR=$(TARGET_DIR) SETUPTOOLS_RUST_CARGO_PROFILE=dev bash tests/packages/test-packages.sh --python-source
 
 test-packages: build dist
 	bash tests/packages/test-packages.sh $(or $(DIST_DIR),$(CURDIR)/dist) \
