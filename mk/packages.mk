@@ -6,7 +6,8 @@
 ##   test` makes anyway)
 ##     test-packages-x86_64  the x86_64 packages -- manylinux2014_x86_64 wheel, Composer artifact
 ##                           (lib/linux-x86_64), amd64 .debs -- made from the glibc 2.17 build of
-##                           test-glibc217 into build/packages/linux-x86_64, then: their contents
+##                           test-glibc217 into build/packages/linux-x86_64 (twice: the same bytes
+##                           both times), then: their contents
 ##                           and `auditwheel show`; README.md's Install blocks as written: the wheel
 ##                           in a fresh venv and the binding's own suite against it with
 ##                           FLEXITI_AUTH_LIB unset; `composer require` from the artifact, offline,
@@ -31,6 +32,10 @@ test-packages-x86_64: build test-glibc217
 	@rm -rf $(PKG_TEST_DIR) && mkdir -p $(PKG_TEST_DIR)/trees
 	ln -s $(BUILD_DIR)/platforms/linux-x86_64/pkg $(PKG_TEST_DIR)/trees/linux-x86_64
 	PACKAGES_VENV=$(BUILD_DIR)/platforms/packages-venv bash tools/packages.sh build $(PKG_TEST_DIR)/trees $(PKG_TEST_DIR)/linux-x86_64 linux-x86_64
+	@# Reproducible: made a second time, in another directory, every package has the same bytes.
+	PACKAGES_VENV=$(BUILD_DIR)/platforms/packages-venv bash tools/packages.sh build $(PKG_TEST_DIR)/trees $(PKG_TEST_DIR)/again linux-x86_64 2>/dev/null
+	@cd $(PKG_TEST_DIR)/linux-x86_64 && sha256sum * > ../SHA256SUMS && cd ../again && sha256sum -c --quiet ../SHA256SUMS \
+	  && echo "packages: the same $$(wc -l < ../SHA256SUMS) files, byte for byte, when made again"
 	bash tests/packages/test-packages.sh $(PKG_TEST_DIR)/linux-x86_64 linux-x86_64
 
 # The dev profile in $(TARGET_DIR), the target dir of `make build`: the dependencies are already
