@@ -64,6 +64,18 @@ say "dist/ ready: ${PLATFORMS[*]}"
 if [ "${PLATFORMS[*]}" = "$(bash "$PLATFORMS_SH" list | tr '\n' ' ' | sed 's/ $//')" ] && [ "${DIST_RECORD:-1}" = 1 ]; then
     bash "$ROOT/tools/packages.sh" table "$DIST" >"$OUT/packages.md"
     bash "$PLATFORMS_SH" write-block packages "$OUT/packages.md"
+    {
+        echo "\`auditwheel show\` ($("$PACKAGES_VENV/bin/auditwheel" --version 2>&1 | head -n1 | cut -d" " -f1,2)) on the wheels of the last full \`make dist\`:"
+        echo
+        echo '```'
+        for w in "$DIST"/*manylinux*.whl; do
+            echo "\$ auditwheel show $(basename "$w")"
+            bash "$ROOT/tools/packages.sh" auditwheel "$w" | sed '/^$/d'
+            echo
+        done
+        echo '```'
+    } >"$OUT/auditwheel.md"
+    bash "$PLATFORMS_SH" write-block auditwheel "$OUT/auditwheel.md"
 fi
 [ $repro -eq 1 ] || exit 0
 
