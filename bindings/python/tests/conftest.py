@@ -35,6 +35,22 @@ if not os.environ.get("FLEXITI_AUTH_LIB"):
         if _default_lib.exists():
             os.environ["FLEXITI_AUTH_LIB"] = str(_default_lib)
 
+
+
+def library_path() -> Path:
+    """The library under test: FLEXITI_AUTH_LIB, else the one inside the installed package (a wheel
+    of `make dist` or `pip install ./bindings/python`, tested with the variable unset)."""
+    env = os.environ.get("FLEXITI_AUTH_LIB")
+    if env:
+        return Path(env).resolve()
+    from flexiti_auth import _native
+
+    bundled = _native.bundled_library()
+    if bundled is None:
+        pytest.fail("FLEXITI_AUTH_LIB is unset and the installed flexiti_auth holds no library: run `make build`")
+    return Path(bundled).resolve()
+
+
 CLIENT_ID = "flexiti-test-client"
 CLIENT_SECRET = "flexiti-test-secret"
 EXPIRES_IN = 1200

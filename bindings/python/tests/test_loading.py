@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 import flexiti_auth
-from conftest import REPO
+from conftest import REPO, library_path
 from flexiti_auth import _native
 
 PACKAGE_DIR = Path(flexiti_auth.__file__).resolve().parent
-# The library under test: FLEXITI_AUTH_LIB, else the one inside the installed package.
-LIB = Path(os.environ.get("FLEXITI_AUTH_LIB") or _native.bundled_library() or "FLEXITI_AUTH_LIB unset, no bundled library")
+LIB = library_path()
 
 
 def _run(code: str, env_changes: dict, cwd: Path) -> subprocess.CompletedProcess:

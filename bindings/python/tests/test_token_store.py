@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 import flexiti_auth
-from conftest import CLIENT_SECRET, REPO, TokenServer
+from conftest import CLIENT_SECRET, REPO, TokenServer, library_path
 
 HERE = Path(__file__).resolve().parent
 PHP_WORKER = REPO / "bindings" / "php" / "tests" / "store_worker.php"
@@ -24,13 +24,19 @@ PHP_WORKER = REPO / "bindings" / "php" / "tests" / "store_worker.php"
 
 @pytest.fixture(scope="module")
 def c_worker(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    lib = Path(os.environ["FLEXITI_AUTH_LIB"]).resolve()
+    # The library under test, also when it is the one inside an installed wheel (named
+    # libflexiti_auth.so or libflexiti_auth.cpython-*.so there): linked through the names a C
+    # program links and loads it by.
+    lib = library_path()
+    libdir = tmp_path_factory.mktemp("lib")
+    for name in ("libflexiti_auth.so", "libflexiti_auth.so.0"):
+        (libdir / name).symlink_to(lib)
     out = tmp_path_factory.mktemp("c") / "store_worker"
     cc = os.environ.get("CC", "cc")
     subprocess.run(
         [cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", str(REPO / "include"), "-o", str(out),
-         str(REPO / "tests" / "c" / "store_worker.c"), "-L", str(lib.parent), "-lflexiti_auth",
-         f"-Wl,-rpath,{lib.parent}"],
+         str(REPO / "tests" / "c" / "store_worker.c"), "-L", str(libdir), "-lflexiti_auth",
+         f"-Wl,-rpath,{libdir}"],
         check=True,
     )
     return out
@@ -78,7 +84,8 @@ def argv_for(kind: str, c_worker: Path, server: TokenServer, calls: int, use_cac
         return [str(c_worker)] + args
     if kind == "python":
         return [sys.executable, str(HERE / "store_worker.py")] + args
-    return ["php", "-d", "ffi.enable=1", str(PHP_WORKER)] + args
+    # PHP loads the library under test by path (the same one FLEXITI_AUTH_LIB names, if set).
+    return ["env", f"FLEXITI_AUTH_LIB={library_path()}", "php", "-d", "ffi.enable=1", str(PHP_WORKER)] + args
 
 
 def together(kinds: List[str], c_worker: Path, server: TokenServer, store: Path, calls: int = 1,
