@@ -147,13 +147,13 @@ check_contents() {
             local zip=$DIST/flexiti-auth-$VERSION-$p.zip top=flexiti-auth-$VERSION-$p
             [ -f "$zip" ] || fail "no $zip"
             members=$(unzip -Z1 "$zip")
-            for f in bin/flexiti_auth.dll bin/flexiti-token.exe lib/libflexiti_auth.dll.a lib/flexiti_auth.def include/flexiti_auth.h README.txt SHA256SUMS; do
+            for f in bin/flexiti_auth.dll bin/flexiti-token.exe lib/flexiti_auth.lib lib/libflexiti_auth.dll.a lib/flexiti_auth.def include/flexiti_auth.h README.txt SHA256SUMS; do
                 grep -qx "$top/$f" <<<"$members" || fail "$(basename "$zip") lacks $top/$f"
             done
             unzip -p "$zip" "$top/README.txt" | grep -q "flexiti-auth $VERSION" || fail "$(basename "$zip"): README.txt does not name $VERSION"
             rm -rf "$WORK/winzip"; mkdir -p "$WORK/winzip"; unzip -q "$zip" -d "$WORK/winzip"
             (cd "$WORK/winzip/$top" && sha256sum --quiet -c SHA256SUMS) || fail "$(basename "$zip"): SHA256SUMS does not verify"
-            ok "$(basename "$zip"): DLL, flexiti-token.exe, import library, .def, headers, version $VERSION"
+            ok "$(basename "$zip"): DLL, flexiti-token.exe, import libraries (MSVC .lib, MinGW .dll.a), .def, headers, version $VERSION"
         fi
     done
     composer=$DIST/flexiti-auth-php-$VERSION.zip
