@@ -12,7 +12,7 @@
 #                             from nothing, compare the checksums file by file, and write the
 #                             outcome into PLATFORMS.md ("Reproducibility"); exit 1 if a file differs
 # Environment: DIST_DIR (dist), DIST_PLATFORMS (all of `tests/platforms/platforms.sh list`),
-# and those of tests/platforms/platforms.sh (FLX_CARGO_FEATURES: the cargo features of the builds)
+# and those of tests/platforms/platforms.sh (PLATFORMS_FEATURES: the cargo features of the builds)
 # and of tools/packages.sh (SOURCE_DATE_EPOCH).
 set -euo pipefail
 

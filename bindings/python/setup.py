@@ -40,8 +40,8 @@ if os.environ.get("FLEXITI_AUTH_PURE_WHEEL") != "1":
             "flexiti_auth.libflexiti_auth",
             path=str(CARGO_TOML),
             binding=Binding.NoBinding,
-            # `make dist` turns on every optional feature it ships with; a source install takes the
-            # crate's defaults unless FLEXITI_AUTH_CARGO_FEATURES names some (comma-separated).
+            # A source install takes the crate's default features unless FLEXITI_AUTH_CARGO_FEATURES
+            # names some (comma-separated, e.g. "redis", what the wheels of `make dist` ship with).
             features=[f for f in os.environ.get("FLEXITI_AUTH_CARGO_FEATURES", "").split(",") if f],
             args=["--locked"],
         )
