@@ -16,8 +16,8 @@ test-python: build deps
 	    rm -rf $(PY_VENV); $(PYTHON) -m venv $(PY_VENV); }; \
 	fi
 	@$(PY_VENV_PY) -c "import pytest" 2>/dev/null || $(PY_VENV_PY) -m pip install -q --disable-pip-version-check pytest
-	# The pure-Python part alone (no cargo build): this suite loads $(LIB) through FLEXITI_AUTH_LIB.
-	# `pip install ./bindings/python` with its Rust build is test-python-source (mk/packages.mk).
+	@# The pure-Python part alone (no cargo build): this suite loads $(LIB) through FLEXITI_AUTH_LIB.
+	@# `pip install ./bindings/python` with its Rust build is test-python-source (mk/packages.mk).
 	FLEXITI_AUTH_PURE_WHEEL=1 $(PY_VENV_PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps $(PY_DIR)
 	@rm -rf $(PY_DIR)/build $(PY_DIR)/src/*.egg-info
 	cd $(PY_DIR) && FLEXITI_AUTH_LIB=$(LIB) FLX_TOKEN_SERVER=$(TOKEN_SERVER) \
