@@ -27,7 +27,10 @@ use Flexiti\Auth\Exception\LibraryLoadException;
  * ("flexiti/online-api/oauth/token"), scope, proxy ("none": no proxy; "": from the environment),
  * ca_file, user_agent, log_level ("off", "error", "warn", "info", "debug"), log_file (a path: one
  * line per event, never a secret; PHP gets logs from a file, not a callback), max_response_bytes
- * (8388608: the largest answer request() accepts). Options of the
+ * (8388608: the largest answer request() accepts), token_store ("file:/abs/dir" or an absolute
+ * directory: every process using it shares one token and one request; a directory that is not
+ * this user's alone (0700) throws StoreException), refresh_min_age_secs (a getToken(false)
+ * refreshes only a token at least this old; 60 is recommended with a token_store). Options of the
  * binding itself: "library" (path of libflexiti_auth.so) and
  * "header" (path of flexiti_auth_php.h); see Library for where they are looked for otherwise.
  *

@@ -537,9 +537,12 @@ class Client:
         """Set one option by name: expiration_threshold_secs, connect_timeout_ms, timeout_ms,
         max_retries, token_path, scope, proxy ("none": no proxy), ca_file, user_agent, log_level
         (prefer :meth:`set_log_level`), log_file (also append every log line to this file;
-        "": stop).
-        Raises InvalidArgumentError naming the option for an unknown name or a bad value (the
-        option then keeps its previous value)."""
+        "": stop), token_store ("file:/abs/dir" or an absolute directory: processes using it share
+        one token and one request; "none": in-process only), refresh_min_age_secs (a non-cache
+        call refreshes only a token at least this old; 60 is recommended with a token_store).
+        Raises InvalidArgumentError naming the option for an unknown name or a bad value, or
+        StoreError for a token_store directory that is not this user's alone (0700), is not a
+        directory or cannot be created (the option then keeps its previous value)."""
         name_b = _c_string(name, "option name")
         value_b = _c_string(_option_string(name, value), f"option {name}")
         with self._handle.use() as ptr:
