@@ -374,6 +374,9 @@ fn two_client_ids_get_two_tokens_in_one_directory() {
     let b = run(&server, &dir, json!({"use_cache": true, "client_id": "second-client", "secret": "second-secret"}));
     assert_ne!(a.tokens, b.tokens);
     assert_eq!(dir.files(".token").len(), 2);
+    // One file per key in the directory (the lock files are in .locks/).
+    let regular = std::fs::read_dir(&dir.0).unwrap().filter(|e| e.as_ref().unwrap().path().is_file()).count();
+    assert_eq!(regular, 2);
     // Each finds its own again.
     assert_eq!(run(&server, &dir, json!({"use_cache": true})).tokens, a.tokens);
     assert_eq!(run(&server, &dir, json!({"use_cache": true, "client_id": "second-client", "secret": "second-secret"})).tokens, b.tokens);
@@ -520,7 +523,7 @@ fn truncating_or_removing_every_store_file_under_a_running_client_is_recovered_f
     c.set_option("token_store", dir.path()).unwrap();
     let first = c.get_token(false).unwrap();
     let regular: Vec<PathBuf> = std::fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
-    assert_eq!(regular.len(), 2, "{regular:?}"); // <key>.token and <key>.lock
+    assert_eq!(regular.len(), 1, "{regular:?}"); // one file per key: <key>.token
     for p in &regular {
         std::fs::OpenOptions::new().write(true).open(p).unwrap().set_len(0).unwrap();
     }
@@ -530,7 +533,7 @@ fn truncating_or_removing_every_store_file_under_a_running_client_is_recovered_f
     assert_ne!(second.access_token, first.access_token);
     let other = run(&server, &dir, json!({"use_cache": true}));
     assert_eq!(other.tokens, vec![second.access_token.clone()]);
-    // Every file removed, the generations too: the same.
+    // Every file removed, the lock files too: the same.
     for e in std::fs::read_dir(&dir.0).unwrap() {
         let p = e.unwrap().path();
         if p.is_dir() { std::fs::remove_dir_all(&p).unwrap() } else { std::fs::remove_file(&p).unwrap() }

@@ -5,12 +5,12 @@
 //! - `<key>.token`: the sealed record, 0600, replaced only by writing `.<key>.<pid>.<n>.tmp` and
 //!   renaming it over (a reader sees the old record or the new one; a process killed mid-write
 //!   leaves at most a stray temporary file, never a torn record).
-//! - `<key>.lock`: the key's flight lock (flock, through std's `File::lock`: the kernel drops it
-//!   when its holder dies). Empty; no secret.
-//! - `.generations/<key>`: the key's generation, a counter in 8 bytes mapped shared into every
-//!   process using the key and bumped after each store, so a cached call learns that the record
-//!   changed with one memory read. In a subdirectory of its own (0700) so that nobody takes it
-//!   for a store file: truncating a mapped file faults the processes that map it. No secret.
+//! - `.locks/<key>`: the key's flight lock (flock, through std's `File::lock`: the kernel drops it
+//!   when its holder dies) and, in its 8 bytes, the key's generation: a counter mapped shared
+//!   into every process using the key and bumped after each store, so a cached call learns that
+//!   the record changed with one memory read. No secret. In a subdirectory of its own (0700), so
+//!   the directory holds one file per key and nobody takes a mapped file for a store file
+//!   (truncating a mapped file faults the processes that map it).
 //!
 //! The directory must be owned by this process's user with no group or other permissions
 //! (0700, like ssh's ~/.ssh); a record file with broader permissions or another owner is never
@@ -163,14 +163,14 @@ mod imp {
         Ok(md)
     }
 
-    /// Where the generation counters live: a subdirectory of their own, so that no file a
-    /// person or a script would take for the store's (`*.token`, `*.lock`) is mapped. A mapped
-    /// file truncated under a running process faults it (SIGBUS) on its next read.
-    const GENERATIONS: &str = ".generations";
+    /// Where the lock files (with their generation counters) live: a subdirectory of their own,
+    /// so that no file a person or a script would take for the store's (`*.token`) is mapped. A
+    /// mapped file truncated under a running process faults it (SIGBUS) on its next read.
+    const LOCKS: &str = ".locks";
 
-    /// Open (creating it, 0600, in a 0700 subdirectory) and map a key's generation file.
-    fn map_generation(dir: &Path, path: &Path) -> Result<Mapping> {
-        let sub = dir.join(GENERATIONS);
+    /// Open (creating it, 0600, in the 0700 subdirectory, made again if removed) a key's lock file.
+    fn open_lock(dir: &Path, path: &Path) -> Result<File> {
+        let sub = dir.join(LOCKS);
         match std::fs::DirBuilder::new().mode(0o700).create(&sub) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -180,11 +180,10 @@ mod imp {
         if !md.is_dir() || md.uid() != euid() || md.mode() & 0o077 != 0 {
             return Err(error(format!("{} is not a directory of this user's alone (0700): not trusted", shown(&sub))));
         }
-        let f = open_own_file(path, "store generation file")?;
-        Mapping::new(&f).map_err(|e| error(format!("cannot map the store's generation file {}: {e}", shown(path))))
+        open_lock_file(path)
     }
 
-    /// The generation counter: the first 8 bytes of a generation file, mapped shared.
+    /// The generation counter: the first 8 bytes of a lock file, mapped shared.
     struct Mapping {
         ptr: *mut libc::c_void,
         dev: u64,
@@ -198,15 +197,24 @@ mod imp {
     const MAP_LEN: usize = 8;
 
     impl Mapping {
-        fn new(file: &File) -> std::io::Result<Mapping> {
+        /// Map the counter of the lock file `like` (already open) through a descriptor of its
+        /// own, opened from `path` and checked to be the same file. Never through `like`: a
+        /// mapping keeps its open file alive, and a flock belongs to the open file, so mapping
+        /// a locked descriptor would keep the lock for as long as the mapping lives. (The mapping
+        /// also pins the inode, so a lock file removed and made again has another (dev, ino).)
+        fn new(like: &File, path: &Path) -> std::io::Result<Mapping> {
+            let want = like.metadata()?;
+            let file = OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOFOLLOW).open(path)?;
             let md = file.metadata()?;
+            if (md.dev(), md.ino()) != (want.dev(), want.ino()) {
+                return Err(std::io::Error::other("replaced while being mapped"));
+            }
             if md.len() < MAP_LEN as u64 {
                 file.set_len(MAP_LEN as u64)?;
             }
-            // SAFETY: a shared mapping of the first 8 bytes of a file at least that long; the
-            // kernel keeps the mapping valid after the descriptor is closed.
+            // SAFETY: a shared mapping of the first 8 bytes of a file at least that long.
             let ptr = unsafe {
-                libc::mmap(std::ptr::null_mut(), MAP_LEN, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, std::os::fd::AsRawFd::as_raw_fd(file), 0)
+                libc::mmap(std::ptr::null_mut(), MAP_LEN, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, std::os::fd::AsRawFd::as_raw_fd(&file), 0)
             };
             if ptr == libc::MAP_FAILED {
                 return Err(std::io::Error::last_os_error());
@@ -231,11 +239,10 @@ mod imp {
         name: String,
         token: PathBuf,
         lock: PathBuf,
-        generation: PathBuf,
         /// The counter of the generation file in use, read by the cached path with one load.
         counter: AtomicPtr<AtomicU64>,
-        /// Every mapping made for this slot (a generation file removed and made again is
-        /// mapped anew), kept until the slot is dropped so `counter` never dangles.
+        /// Every mapping made for this slot (a lock file removed and made again is mapped
+        /// anew), kept until the slot is dropped so `counter` never dangles.
         maps: Mutex<Vec<Mapping>>,
     }
 
@@ -272,30 +279,27 @@ mod imp {
     impl FileSlot {
         pub fn open(dir: &Path, key: &str) -> Result<FileSlot> {
             check_dir(dir)?;
-            let lock = dir.join(format!("{key}.lock"));
-            drop(open_lock_file(&lock)?);
-            let generation = dir.join(GENERATIONS).join(key);
-            let map = map_generation(dir, &generation)?;
+            let lock = dir.join(LOCKS).join(key);
+            let f = open_lock(dir, &lock)?;
+            let map = Mapping::new(&f, &lock).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&lock))))?;
             Ok(FileSlot {
                 dir: dir.to_owned(),
                 name: key.to_owned(),
                 token: dir.join(format!("{key}.token")),
                 lock,
-                generation,
                 counter: AtomicPtr::new(map.counter()),
                 maps: Mutex::new(vec![map]),
             })
         }
 
-        /// Map the generation file again if it is not the one mapped last (removed and made
-        /// again). Called with the key's lock held.
-        fn remap_if_replaced(&self) -> Result<()> {
-            let now = std::fs::symlink_metadata(&self.generation).ok().map(|m| (m.dev(), m.ino()));
+        /// Map `locked` (the lock file this process just locked) if it is not the one mapped
+        /// last (the lock file was removed and made again).
+        fn remap_if_replaced(&self, locked: &File, id: (u64, u64)) -> Result<()> {
             let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
-            if now.is_some() && now == maps.last().map(|m| (m.dev, m.ino)) {
+            if Some(id) == maps.last().map(|m| (m.dev, m.ino)) {
                 return Ok(());
             }
-            let m = map_generation(&self.dir, &self.generation)?;
+            let m = Mapping::new(locked, &self.lock).map_err(|e| error(format!("cannot map the store lock file {}: {e}", shown(&self.lock))))?;
             self.counter.store(m.counter(), Ordering::Release);
             maps.push(m);
             Ok(())
@@ -349,7 +353,7 @@ mod imp {
             check_dir(&self.dir)?;
             let deadline = Instant::now() + timeout;
             loop {
-                let f = HeldFile::new(open_lock_file(&self.lock)?);
+                let f = HeldFile::new(open_lock(&self.dir, &self.lock)?);
                 let mut pause = Duration::from_millis(1);
                 loop {
                     match f.file.try_lock() {
@@ -375,7 +379,7 @@ mod imp {
                     _ if Instant::now() < deadline => continue,
                     _ => return Ok(None),
                 }
-                self.remap_if_replaced()?;
+                self.remap_if_replaced(&f.file, (mine.dev(), mine.ino()))?;
                 return Ok(Some(Box::new(FileLock { slot: self, _file: f })));
             }
         }

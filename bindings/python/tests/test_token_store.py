@@ -125,6 +125,7 @@ def test_c_python_and_php_processes_released_together_share_one_request(token_se
     assert stat.S_IMODE(store.stat().st_mode) == 0o700
     records = list(store.glob("*.token"))
     assert len(records) == 1
+    assert [p for p in store.iterdir() if p.is_file()] == records  # one file per key
     assert stat.S_IMODE(records[0].stat().st_mode) == 0o600
     data = records[0].read_bytes()
     for secret in issued + token_server.issued()["refresh_tokens"] + [CLIENT_SECRET]:
