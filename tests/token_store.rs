@@ -269,6 +269,10 @@ fn a_cached_call_never_hands_out_a_token_another_process_replaced() {
     // The other process's token is in the store: this process's next cached call takes it.
     assert_eq!(c.get_token(true).unwrap().access_token, other.tokens[0]);
     assert_eq!(server.requests().len(), 2);
+    // clear() forgets the handle's copy only: the next call takes the store's again.
+    c.clear();
+    assert_eq!(c.get_token(true).unwrap().access_token, other.tokens[0]);
+    assert_eq!(server.requests().len(), 2);
     assert_rotation_safe(&server);
 }
 
