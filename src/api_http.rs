@@ -147,7 +147,13 @@ fn build(out: &Outgoing, bearer: &str, reference_id: &str) -> Result<http::Reque
     let method = http::Method::from_bytes(out.method.as_bytes()).map_err(|_| bad("method"))?;
     let mut req = http::Request::builder().method(method).uri(out.url).body(()).map_err(|_| bad("the URL is not valid"))?;
     let h = req.headers_mut();
-    let mut auth = http::HeaderValue::from_str(&format!("Bearer {bearer}")).map_err(|_| bad("the token is not a valid header value"))?;
+    // Built at its final size in a string wiped on drop (no reallocated or dropped copy of the
+    // token; the header map's own copy is the http crate's, out of reach).
+    let mut value = String::with_capacity(7 + bearer.len());
+    value.push_str("Bearer ");
+    value.push_str(bearer);
+    let value = crate::secret::SecretString::new(value);
+    let mut auth = http::HeaderValue::from_str(value.as_str()).map_err(|_| bad("the token is not a valid header value"))?;
     auth.set_sensitive(true);
     h.insert(http::header::AUTHORIZATION, auth);
     h.insert("x-reference-id", http::HeaderValue::from_str(reference_id).map_err(|_| bad("x-reference-id"))?);
