@@ -15,7 +15,8 @@
 # Environment: FLX_TOKEN_SERVER (token server binary), PLATFORMS_BUILD_DIR (build/platforms),
 # ZIG_TARGET_DIR (target/zig: cargo target dir of these builds, apart from the native one),
 # PLATFORMS_VENV (build/platforms/venv: where zig and cargo-zigbuild are installed),
-# PLATFORMS_WINEPREFIX (~/.cache/flexiti-auth/wine-prefix: Wine's prefix for the Windows row),
+# PLATFORMS_WINEPREFIX (~/.cache/flexiti-auth/wine-prefix: Wine's 64-bit prefix; windows-i686's
+# 32-bit prefix is that path with -win32 appended),
 # PLATFORMS_FEATURES (redis: the cargo features of what is built and shipped; empty: none).
 set -euo pipefail
 
