@@ -283,7 +283,9 @@ check_exports() {
 }
 
 # Windows: the DLL may import only DLLs that Windows 10 itself ships (no libgcc_s/libwinpthread).
-WINDOWS_SYSTEM_DLLS="kernel32.dll ntdll.dll advapi32.dll bcrypt.dll bcryptprimitives.dll ws2_32.dll userenv.dll msvcrt.dll api-ms-win-core-synch-l1-2-0.dll secur32.dll crypt32.dll ole32.dll shell32.dll user32.dll"
+# crypt32, ncrypt and secur32 (CNG key storage, in every Windows since Vista) come with the redis
+# feature: rustls-native-certs reads the system's root store through the schannel crate.
+WINDOWS_SYSTEM_DLLS="kernel32.dll ntdll.dll advapi32.dll bcrypt.dll bcryptprimitives.dll ws2_32.dll userenv.dll msvcrt.dll api-ms-win-core-synch-l1-2-0.dll secur32.dll crypt32.dll ncrypt.dll ole32.dll shell32.dll user32.dll"
 check_windows_imports() {
     local dll=${1:-$P_PKG/bin/flexiti_auth.dll} bad=() d
     while read -r d; do
