@@ -7,12 +7,7 @@ fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=build.rs");
-    // A soname lets installed copies follow the usual libfoo.so -> libfoo.so.0 -> libfoo.so.0.1.0
-    // scheme; the ABI major version is the crate's major version (0 until 1.0).
-    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_else(|_| "0".into());
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libflexiti_auth.so.{major}");
-    }
+    // The shared library and its soname are built by capi/ (see capi/Cargo.toml).
 
     let c_header = c_header(&generate(&crate_dir, c_config()));
     let php_header = php_header(&generate(&crate_dir, php_config()));

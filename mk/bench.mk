@@ -4,8 +4,16 @@
 ## Never part of `make test`: the figures are goals of the benchmark, not timed assertions. The
 ## run fails only when the library's round trip through PHP FFI exceeds 1.2x the kept-alive curl
 ## floor. FLX_BENCH_QUICK=1 makes a short smoke run.
-.PHONY: bench
+.PHONY: bench size
 bench: deps
 	bash bench/deps.sh
 	$(MAKE) --no-print-directory build PROFILE=release
 	bash bench/run.sh $(TARGET_DIR)/release/libflexiti_auth.so
+	$(MAKE) --no-print-directory size
+
+## make size: the release library stripped, with the default features and with every optional
+## feature of capi/ (what `make dist` builds); fails when the default build is over SIZE_LIMIT
+## bytes. Size does not depend on the machine's load, so this is a plain check (tools/size.sh).
+SIZE_LIMIT ?= 2097152
+size:
+	CARGO=$(CARGO) bash tools/size.sh $(SIZE_LIMIT)

@@ -134,9 +134,10 @@ fn cidr_contains(net: IpAddr, bits: u32, ip: IpAddr) -> bool {
     }
 }
 
-/// The public roots plus `extra`, built once per distinct set of extra certificates and shared
-/// by every client given the same CA file contents (RootCerts clones share one Arc). Without it
-/// each client copies the ~150 public root certificates (about 200 KiB) for itself.
+/// The public roots (webpki-root-certs, the library's one copy of Mozilla's root store) plus
+/// `extra`, built once per distinct set of extra certificates and shared by every client given
+/// the same CA file contents (RootCerts clones share one Arc). The public certificates are
+/// borrowed from the library's read-only data, not copied.
 fn roots_with(extra: &[ureq::tls::Certificate<'static>]) -> RootCerts {
     type Entry = (Vec<ureq::tls::Certificate<'static>>, RootCerts);
     static CACHE: std::sync::Mutex<Vec<Entry>> = std::sync::Mutex::new(Vec::new());
@@ -146,7 +147,7 @@ fn roots_with(extra: &[ureq::tls::Certificate<'static>]) -> RootCerts {
         return roots.clone();
     }
     let mut all: Vec<ureq::tls::Certificate<'static>> =
-        webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect();
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref())).collect();
     all.extend(extra.iter().cloned());
     let roots = RootCerts::new_with_certs(&all);
     if cache.len() >= 8 {
@@ -154,6 +155,29 @@ fn roots_with(extra: &[ureq::tls::Certificate<'static>]) -> RootCerts {
     }
     cache.push((extra.to_vec(), roots.clone()));
     roots
+}
+
+/// rustls with ring, the one crypto provider the library is built with (ureq is built without a
+/// provider of its own and without its second root store), made once. It loads no private keys:
+/// the library never presents a client certificate, and leaving ring's key loading and signing
+/// out keeps about 30 KiB of RSA/ECDSA/Ed25519 signing code out of the library.
+fn crypto_provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
+    static PROVIDER: std::sync::OnceLock<std::sync::Arc<rustls::crypto::CryptoProvider>> = std::sync::OnceLock::new();
+    PROVIDER
+        .get_or_init(|| std::sync::Arc::new(rustls::crypto::CryptoProvider { key_provider: &NoClientKeys, ..rustls::crypto::ring::default_provider() }))
+        .clone()
+}
+
+#[derive(Debug)]
+struct NoClientKeys;
+
+impl rustls::crypto::KeyProvider for NoClientKeys {
+    fn load_private_key(
+        &self,
+        _key: rustls::pki_types::PrivateKeyDer<'static>,
+    ) -> std::result::Result<std::sync::Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
+        Err(rustls::Error::General("flexiti-auth does not use client certificates".into()))
+    }
 }
 
 /// An HTTP agent built from the options: its pooled connections belong to one process.
@@ -173,11 +197,8 @@ impl Transport {
             Some(u) => Some(ureq::Proxy::new(&u).map_err(|_| Error::invalid("the proxy URL (from the proxy option or the environment) is not valid"))?),
             None => None,
         };
-        let root_certs = match &options.ca_certs {
-            // ca_file adds to the public roots rather than replacing them.
-            Some(extra) => roots_with(extra),
-            None => RootCerts::WebPki,
-        };
+        // ca_file adds to the public roots rather than replacing them.
+        let root_certs = roots_with(options.ca_certs.as_ref().map_or(&[][..], |v| v.as_slice()));
         let config = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -195,7 +216,7 @@ impl Transport {
             // are 512 KiB of zeroed memory for each client that has talked to the endpoint.
             .input_buffer_size(16 * 1024)
             .output_buffer_size(16 * 1024)
-            .tls_config(TlsConfig::builder().root_certs(root_certs).build())
+            .tls_config(TlsConfig::builder().root_certs(root_certs).unversioned_rustls_crypto_provider(crypto_provider()).build())
             .build();
         let resolver = SharedResolver::default();
         let connector = ureq::unversioned::transport::DefaultConnector::new().chain(CoalescingConnector);

@@ -51,7 +51,13 @@ impl TokenServer {
             .proxy(None)
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(10)))
-            .tls_config(ureq::tls::TlsConfig::builder().disable_verification(true).build())
+            // ureq is built without a crypto provider of its own (the library passes rustls + ring).
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .disable_verification(true)
+                    .unversioned_rustls_crypto_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                    .build(),
+            )
             .build()
             .into();
         TokenServer { child, url, control }

@@ -155,11 +155,12 @@ build_one() {
     say "$P: building $P_RUST${P_ZIG:+ (glibc $GLIBC_FLOOR via cargo-zigbuild)}${FEATURES:+ with features $FEATURES}"
     local build_cmd=(cargo build)
     [ -n "$P_ZIG" ] && build_cmd=(cargo zigbuild)
-    # The library and the operator CLI flexiti-token (the token server is a host tool, built by
-    # `make build`). What `make dist` ships has the token store on Redis (the `redis` feature).
+    # The C library (capi/) and the operator CLI flexiti-token (the token server is a host tool,
+    # built by `make build`). What `make dist` ships has the token store on Redis (the `redis`
+    # feature, which capi/ forwards to the Rust library).
     local features=()
     [ -z "$FEATURES" ] || features=(--features "$FEATURES")
-    if ! (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS=$(rustflags) "${build_cmd[@]}" --release --locked --lib --bin flexiti-token "${features[@]}" \
+    if ! (cd "$ROOT" && CARGO_ENCODED_RUSTFLAGS=$(rustflags) "${build_cmd[@]}" --release --locked -p flexiti-auth-capi -p flexiti-auth --lib --bin flexiti-token "${features[@]}" \
             --target "${P_ZIG:-$P_RUST}" --target-dir "$ZIG_TARGET_DIR") >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         say "$P: build failed (log: $log)"

@@ -114,7 +114,13 @@ impl ServerExt for TokenServer {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .proxy(None)
             .http_status_as_error(false)
-            .tls_config(ureq::tls::TlsConfig::builder().disable_verification(true).build())
+            // ureq is built without a crypto provider of its own (the library passes rustls + ring).
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .disable_verification(true)
+                    .unversioned_rustls_crypto_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                    .build(),
+            )
             .build()
             .into();
         let r = agent.delete(&format!("{}_control/{path}", self.url)).call().expect("control DELETE");
