@@ -475,7 +475,7 @@ impl Client {
     pub fn get_token_with_decision(&self, use_cache: bool) -> Outcome {
         if use_cache {
             let held = self.current.load_full();
-            if let Some(t) = held.filter(|t| !t.is_expired(self.threshold(), Now::read()) && self.store_unchanged()) {
+            if let Some(t) = held.filter(|t| !t.is_expired_now(self.threshold()) && self.store_unchanged()) {
                 self.cache_hit(&t);
                 return Ok((t, Decision::Cached));
             }
@@ -776,7 +776,7 @@ impl Client {
     pub fn with_valid_token<R>(&self, f: impl FnOnce(&HeldToken) -> R) -> Option<R> {
         let current = self.current.load();
         let t = current.as_deref()?;
-        if t.is_expired(self.threshold(), Now::read()) || !self.store_unchanged() {
+        if t.is_expired_now(self.threshold()) || !self.store_unchanged() {
             return None;
         }
         let result = f(t);

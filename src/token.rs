@@ -1,6 +1,6 @@
 //! The held token and the decision the guide's getFlexitiToken makes about it.
 
-use crate::clock::Now;
+use crate::clock::{self, Now};
 use crate::error::{Error, Result};
 use crate::expiry::is_age_expired;
 use serde_json::{Map, Value};
@@ -118,6 +118,20 @@ impl HeldToken {
 
     pub fn is_expired(&self, threshold: i64, now: Now) -> bool {
         is_age_expired(self.age(now), self.expires_in, threshold)
+    }
+
+    /// `is_expired(threshold, Now::read())`, with the clocks read as cheaply as the rule allows
+    /// (the cached path). With a usable life `L = expires_in - threshold > 0`, the rule
+    /// `max(wall age, steady age, 0) >= L` is `steady >= created_steady + L` or
+    /// `wall >= created_at + L`: the suspend-aware clock is read exactly, the wall clock through
+    /// `clock::wall_before`, which answers exactly as the wall clock's exact reading would.
+    pub fn is_expired_now(&self, threshold: i64) -> bool {
+        let life = self.expires_in as i128 - threshold as i128;
+        if life <= 0 {
+            return true;
+        }
+        clock::suspend_aware_now() as i128 >= self.created_steady as i128 + life
+            || !clock::wall_before(self.created_at as i128 + life)
     }
 
     /// Seconds of usable life left before the threshold (negative once expired).
@@ -309,5 +323,40 @@ mod tests {
         // The wall clock set back does not make a token younger.
         let wall_back = Now { wall: 900, steady: 1000 + 1140 };
         assert_eq!(decide(Some(&t), true, 60, wall_back, false), Decision::New);
+    }
+
+    /// The cached path's check agrees with the rule read from both exact clocks, for tokens whose
+    /// wall-clock or suspend-aware age reaches the usable life a few seconds on either side of
+    /// now (inside and outside the coarse clock's margin), and for lifetimes at or below the
+    /// threshold. Rounds where either clock crosses a second are redone.
+    #[test]
+    fn cached_check_agrees_with_the_exact_rule() {
+        let r = json!({"access_token":"a","refresh_token":"r","expires_in":1200});
+        let mut compared = 0;
+        for wall_shift in -25i64..=25 {
+            for steady_shift in [-25i64, -11, -10, -9, -1, 0, 1, 9, 10, 11, 25] {
+                for (expires_in, threshold) in [(1200, 60), (60, 60), (30, 60), (1200, -5)] {
+                    for _ in 0..1000 {
+                        let before = Now::read();
+                        let life = expires_in - threshold;
+                        let mut t = HeldToken::from_response(
+                            r.as_object().unwrap().clone(),
+                            before.wall - life + wall_shift,
+                            before.steady - life + steady_shift,
+                        )
+                        .unwrap();
+                        t.expires_in = expires_in;
+                        let fast = t.is_expired_now(threshold);
+                        let after = Now::read();
+                        if before.wall == after.wall && before.steady == after.steady {
+                            assert_eq!(fast, t.is_expired(threshold, before), "wall {wall_shift:+} steady {steady_shift:+} life {life}");
+                            compared += 1;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 2000, "only {compared} rounds compared");
     }
 }
