@@ -286,21 +286,22 @@ fn write_stderr(bytes: &[u8]) {
     let _ = std::io::stderr().write_all(bytes);
 }
 
-/// "2026-11-25T17:40:00Z".
+/// "2026-11-25T17:40:00Z" (ISO 8601, UTC). httpdate computes the civil date and time (as an
+/// HTTP date, "Wed, 25 Nov 2026 17:40:00 GMT", rearranged here). It covers 1970 to 9999; a time
+/// outside that range is written as its unix seconds after an `@` (GNU date's notation).
 pub fn utc_timestamp(unix: i64) -> String {
-    let days = unix.div_euclid(86400);
-    let secs = unix.rem_euclid(86400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    if !(0..=LAST).contains(&unix) {
+        return format!("@{unix}");
+    }
+    let http = httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix as u64));
+    // "Sun, 06 Nov 1994 08:49:37 GMT": weekday, day, month, year, time, zone.
+    let f: Vec<&str> = http.split(' ').collect();
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    match (f.get(1), f.get(2).and_then(|m| MONTHS.iter().position(|x| x == m)), f.get(3), f.get(4)) {
+        (Some(day), Some(month), Some(year), Some(time)) => format!("{year}-{:02}-{day}T{time}Z", month + 1),
+        _ => format!("@{unix}"),
+    }
 }
 
 /// The first few characters of a token, enough to tell two apart in a log, never enough to use.
@@ -322,6 +323,11 @@ mod tests {
         assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
         assert_eq!(utc_timestamp(784111777), "1994-11-06T08:49:37Z");
         assert_eq!(utc_timestamp(1764000000), "2025-11-24T16:00:00Z");
+        assert_eq!(utc_timestamp(951782400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_timestamp(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(utc_timestamp(-1), "@-1");
+        assert_eq!(utc_timestamp(253_402_300_800), "@253402300800");
+        assert_eq!(utc_timestamp(i64::MIN), format!("@{}", i64::MIN));
     }
 
     #[test]

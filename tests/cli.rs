@@ -649,3 +649,34 @@ fn client_secret_file_from_stdin_and_a_missing_file() {
     assert!(one_error_line(&o).contains("nope"));
     assert_eq!(s.server.requests().len(), 1, "nothing is sent without a secret");
 }
+
+#[test]
+fn options_apply_in_command_line_order_with_equals_and_double_dash() {
+    let dir = Scratch::new();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let session = dir.file("s.json", &session_doc(now - 100, 1200));
+    let threshold = |args: &[&str]| {
+        let o = run({
+            let mut c = tool();
+            c.args(args);
+            c
+        });
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap()["threshold_secs"].as_i64().unwrap()
+    };
+    // The later of a shorthand and --option wins, in either order; `--opt=value` is one argument.
+    let later_option = ["--threshold", "10", "--option", "expiration_threshold_secs=30", "status", "--json"];
+    assert_eq!(threshold(&[&["--session", &session][..], &later_option[..]].concat()), 30);
+    assert_eq!(threshold(&["--option=expiration_threshold_secs=30", "status", "--threshold=10", "--json", "--session", &session]), 10);
+    // After `--` every argument is positional: the command may come there, an option may not.
+    assert_eq!(threshold(&["--json", "--session", &session, "--", "status"]), 60);
+    let o = run({
+        let mut c = tool();
+        c.args(["--json", "--", "status", "--session", &session]);
+        c
+    });
+    assert_eq!(code(&o), 64);
+    one_error_line(&o);
+    // A value option repeated: the last one counts.
+    assert_eq!(threshold(&["status", "--json", "--session", "/nonexistent/x", "--session", &session]), 60);
+}

@@ -11,6 +11,8 @@ use flexiti_auth::log::{token_hint, utc_timestamp, Level};
 use flexiti_auth::options::Options;
 use flexiti_auth::session::MAX_SESSION_BYTES;
 use flexiti_auth::{Client, Decision, FlxStatus, HeldToken};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use serde_json::{json, Value};
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -20,7 +22,7 @@ use std::time::Instant;
 
 const PROGRAM: &str = "flexiti-token";
 
-// Exit statuses (sysexits.h values where one fits). Documented in HELP; keep the two in step.
+// Exit statuses (sysexits.h values where one fits). Documented in AFTER_HELP; keep the two in step.
 const EXIT_OK: i32 = 0;
 const EXIT_EXPIRED: i32 = 1;
 const EXIT_USAGE: i32 = 64; // EX_USAGE; also FLX_ERR_INVALID_ARGUMENT
@@ -48,77 +50,19 @@ fn exit_code(status: FlxStatus) -> i32 {
     }
 }
 
-const HELP: &str = "\
-flexiti-token — get, print and check a Flexiti OAuth2 access token (flexiti-auth)
+const ABOUT: &str = "get, print and check a Flexiti OAuth2 access token (flexiti-auth)";
 
-Usage:
-  flexiti-token [OPTIONS] check      get a token; print the decision, latency and expiry
-  flexiti-token [OPTIONS] token      print the access token alone, for scripts
-  flexiti-token [OPTIONS] status --session FILE
-                                     expiry of a stored session (no network, no credentials)
-  flexiti-token --help | --version
+const USAGE: &str = "\
+flexiti-token [OPTIONS] check      get a token; print the decision, latency and expiry
+       flexiti-token [OPTIONS] token      print the access token alone, for scripts
+       flexiti-token [OPTIONS] status --session FILE
+                                          expiry of a stored session (no network, no credentials)
+       flexiti-token --help | --version
 
 Options may come before or after the command. A value follows its option as the next
-argument or after `=` (--api-url=URL).
+argument or after `=` (--api-url=URL); after `--` every argument is positional.";
 
-Where and who (check, token):
-  --api-url URL              Flexiti base URL, e.g. https://posapi-training.flexiti.fi/
-                             (https:// required except for loopback) [env FLEXITI_API_URL]
-  --client-id ID             OAuth2 client_id [env FLEXITI_CLIENT_ID]
-  --client-secret-file PATH  read the client_secret from PATH (trailing newline removed;
-                             `-` reads standard input) [else env FLEXITI_CLIENT_SECRET]
-  --client-secret VALUE      refused unless --allow-secret-in-argv is also given: arguments are
-                             visible to every local user (ps, /proc/PID/cmdline) and stay in
-                             shell history
-  --allow-secret-in-argv     accept --client-secret anyway
-
-Request (check, token); in brackets, the library option each one sets:
-  --token-path PATH          token endpoint path, default flexiti/online-api/oauth/token;
-                             POS API v2.5: flexiti/pos-api/v2.5/oauth/token    [token_path]
-  --scope SCOPE              send scope=SCOPE, e.g. merchant or customer            [scope]
-  --ca-file PEM              extra CA certificates, added to the public roots     [ca_file]
-  --proxy URL|none           a proxy URL, or none for no proxy; default: like curl,
-                             https_proxy, http_proxy, all_proxy, minus no_proxy     [proxy]
-  --timeout-ms N             whole-request timeout per attempt, default 15000  [timeout_ms]
-  --connect-timeout-ms N     TCP + TLS connect timeout, default 5000   [connect_timeout_ms]
-  --max-retries N            retries of transient failures per grant, default 2
-                                                                              [max_retries]
-  --threshold SECS           a token counts as expired SECS seconds before its lifetime
-                             ends, default 60; status uses it too
-                                                                [expiration_threshold_secs]
-  --option NAME=VALUE        set any library option by name (repeatable, applied in order):
-                             expiration_threshold_secs connect_timeout_ms timeout_ms
-                             max_retries token_path scope proxy ca_file user_agent
-                             log_level log_file token_store refresh_min_age_secs
-
-Token state (check, token):
-  --session FILE             session JSON shared between runs: imported before the request when
-                             FILE exists and is not empty, written back after a new or refreshed
-                             token (mode 0600, atomic rename). It holds the tokens: keep it
-                             private. status reads it.
-  --use-cache                return a still-valid held token without a request (the library's
-                             use_cache=true); without it a valid token is refreshed
-                             (grant_type=refresh_token) and a missing or expired one replaced
-                             (grant_type=client_credentials)
-
-Output:
-  --json                     one JSON object on stdout instead of the line:
-                             check: {ok, decision, latency_ms, expires_in, created_at,
-                             created_at_utc, valid_for_secs, threshold_secs, refresh_token,
-                             token_type, token_hint, session, stats}; when the request fails:
-                             {ok: false, status, status_code, exit_code, message,
-                             latency_ms, stats};
-                             token: the token JSON (response fields + created_at; it holds
-                             the tokens);
-                             status: {valid, expired, created_at, created_at_utc, age_secs,
-                             expires_in, threshold_secs, seconds_left, valid_for_secs,
-                             refresh_token, token_hint}
-  -v, --verbose              log every step to stderr (same as --log-level debug)
-  --log-level LEVEL          off, error, warn, info or debug; lines go to stderr
-                             (FLX_LOG=LEVEL in the environment does the same)
-  -h, --help                 this help
-  -V, --version              version
-
+const AFTER_HELP: &str = "\
 check prints one line:
   OK decision=new latency_ms=12 expires_in=1200 valid_for=1140s refresh_token=yes token=3d8f…
   decision: new (client_credentials), refreshed (refresh_token), fallback (the refresh was
@@ -128,6 +72,13 @@ status prints one line:
         seconds_left=1020 refresh_token=yes token=3d8f…
   or EXPIRED … expired=yes, with seconds_left negative. It never prints a token.
 token prints the access token and a newline on stdout, nothing else.
+--json output, one JSON object on stdout instead of the line:
+  check: {ok, decision, latency_ms, expires_in, created_at, created_at_utc, valid_for_secs,
+  threshold_secs, refresh_token, token_type, token_hint, session, stats}; when the request
+  fails: {ok: false, status, status_code, exit_code, message, latency_ms, stats};
+  token: the token JSON (response fields + created_at; it holds the tokens);
+  status: {valid, expired, created_at, created_at_utc, age_secs, expires_in, threshold_secs,
+  seconds_left, valid_for_secs, refresh_token, token_hint}
 Errors: one line `flexiti-token: error: …` on stderr. The client_secret is never printed.
 
 Exit status:
@@ -158,8 +109,112 @@ Examples:
   flexiti-token check --client-secret-file /etc/flexiti/secret --verbose
   TOKEN=$(flexiti-token token --client-secret-file /etc/flexiti/secret \\
           --session /var/lib/pos/flexiti-session.json --use-cache)
-  flexiti-token status --session /var/lib/pos/flexiti-session.json
-";
+  flexiti-token status --session /var/lib/pos/flexiti-session.json";
+
+const WHERE: &str = "Where and who (check, token)";
+const REQUEST: &str = "Request (check, token); in brackets, the library option each one sets";
+const STATE: &str = "Token state (check, token)";
+const OUTPUT: &str = "Output";
+
+/// The command line, parsed by clap. Every option may come before or after the command.
+#[derive(Parser, Debug)]
+#[command(
+    name = PROGRAM,
+    about = ABOUT,
+    override_usage = USAGE,
+    after_help = AFTER_HELP,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    args_override_self = true,
+    allow_negative_numbers = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// check, token or status (see Usage); help shows this help
+    #[arg(value_enum, value_name = "COMMAND", hide_possible_values = true)]
+    command: Option<Command>,
+
+    /// Flexiti base URL, e.g. https://posapi-training.flexiti.fi/ (https:// required except for loopback) [env FLEXITI_API_URL]
+    #[arg(long, value_name = "URL", help_heading = WHERE)]
+    api_url: Option<String>,
+    /// OAuth2 client_id [env FLEXITI_CLIENT_ID]
+    #[arg(long, value_name = "ID", help_heading = WHERE)]
+    client_id: Option<String>,
+    /// read the client_secret from PATH (trailing newline removed; `-` reads standard input) [else env FLEXITI_CLIENT_SECRET]
+    #[arg(long = "client-secret-file", value_name = "PATH", help_heading = WHERE)]
+    secret_file: Option<String>,
+    /// refused unless --allow-secret-in-argv is also given: arguments are visible to every local user (ps, /proc/PID/cmdline) and stay in shell history
+    #[arg(long = "client-secret", value_name = "VALUE", help_heading = WHERE)]
+    secret_argv: Option<String>,
+    /// accept --client-secret anyway
+    #[arg(long, help_heading = WHERE)]
+    allow_secret_in_argv: bool,
+
+    /// token endpoint path, default flexiti/online-api/oauth/token; POS API v2.5: flexiti/pos-api/v2.5/oauth/token [token_path]
+    #[arg(long, value_name = "PATH", action = ArgAction::Append, help_heading = REQUEST)]
+    token_path: Vec<String>,
+    /// send scope=SCOPE, e.g. merchant or customer [scope]
+    #[arg(long, value_name = "SCOPE", action = ArgAction::Append, help_heading = REQUEST)]
+    scope: Vec<String>,
+    /// extra CA certificates, added to the public roots [ca_file]
+    #[arg(long, value_name = "PEM", action = ArgAction::Append, help_heading = REQUEST)]
+    ca_file: Vec<String>,
+    /// a proxy URL, or none for no proxy; default: like curl, https_proxy, http_proxy, all_proxy, minus no_proxy [proxy]
+    #[arg(long, value_name = "URL|none", action = ArgAction::Append, help_heading = REQUEST)]
+    proxy: Vec<String>,
+    /// whole-request timeout per attempt, default 15000 [timeout_ms]
+    #[arg(long, value_name = "N", action = ArgAction::Append, help_heading = REQUEST)]
+    timeout_ms: Vec<String>,
+    /// TCP + TLS connect timeout, default 5000 [connect_timeout_ms]
+    #[arg(long, value_name = "N", action = ArgAction::Append, help_heading = REQUEST)]
+    connect_timeout_ms: Vec<String>,
+    /// retries of transient failures per grant, default 2 [max_retries]
+    #[arg(long, value_name = "N", action = ArgAction::Append, help_heading = REQUEST)]
+    max_retries: Vec<String>,
+    /// a token counts as expired SECS seconds before its lifetime ends, default 60; status uses it too [expiration_threshold_secs]
+    #[arg(long, value_name = "SECS", action = ArgAction::Append, help_heading = REQUEST)]
+    threshold: Vec<String>,
+    /// set any library option by name (repeatable, applied in order with the options above): expiration_threshold_secs connect_timeout_ms timeout_ms max_retries token_path scope proxy ca_file user_agent log_level log_file token_store refresh_min_age_secs
+    #[arg(long, value_name = "NAME=VALUE", action = ArgAction::Append, help_heading = REQUEST)]
+    option: Vec<String>,
+
+    /// session JSON shared between runs: imported before the request when FILE exists and is not empty, written back after a new or refreshed token (mode 0600, atomic rename). It holds the tokens: keep it private. status reads it.
+    #[arg(long, value_name = "FILE", help_heading = STATE)]
+    session: Option<String>,
+    /// return a still-valid held token without a request (the library's use_cache=true); without it a valid token is refreshed (grant_type=refresh_token) and a missing or expired one replaced (grant_type=client_credentials)
+    #[arg(long, help_heading = STATE)]
+    use_cache: bool,
+
+    /// one JSON object on stdout instead of the line (its fields: below)
+    #[arg(long, help_heading = OUTPUT)]
+    json: bool,
+    /// log every step to stderr (same as --log-level debug)
+    #[arg(short = 'v', long, help_heading = OUTPUT)]
+    verbose: bool,
+    /// off, error, warn, info or debug; lines go to stderr (FLX_LOG=LEVEL in the environment does the same)
+    #[arg(long, value_name = "LEVEL", help_heading = OUTPUT)]
+    log_level: Option<String>,
+    /// this help
+    #[arg(short = 'h', long, action = ArgAction::Help, help_heading = OUTPUT)]
+    help: Option<bool>,
+    /// version
+    #[arg(short = 'V', long, help_heading = OUTPUT)]
+    version: bool,
+}
+
+/// The library options the command line sets, as (flag, option name) pairs; their values are
+/// applied in command-line order, whichever flag gave them.
+const LIBRARY_OPTIONS: &[(&str, &str)] = &[
+    ("token_path", "token_path"),
+    ("scope", "scope"),
+    ("ca_file", "ca_file"),
+    ("proxy", "proxy"),
+    ("timeout_ms", "timeout_ms"),
+    ("connect_timeout_ms", "connect_timeout_ms"),
+    ("max_retries", "max_retries"),
+    ("threshold", "expiration_threshold_secs"),
+];
 
 /// A failure: one line for stderr and the exit status.
 struct Failure {
@@ -181,21 +236,13 @@ impl Failure {
 
 type Res<T> = Result<T, Failure>;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 enum Command {
     Check,
     Token,
     Status,
-}
-
-impl Command {
-    fn name(self) -> &'static str {
-        match self {
-            Command::Check => "check",
-            Command::Token => "token",
-            Command::Status => "status",
-        }
-    }
+    /// `flexiti-token help`: the same as --help
+    Help,
 }
 
 #[derive(Default)]
@@ -217,37 +264,6 @@ struct Args {
     log_level: Option<String>,
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Flag,
-    Value,
-}
-
-/// Every long option: name, kind, and the library option it sets (if a shorthand).
-const SPEC: &[(&str, Kind, Option<&str>)] = &[
-    ("api-url", Kind::Value, None),
-    ("client-id", Kind::Value, None),
-    ("client-secret-file", Kind::Value, None),
-    ("client-secret", Kind::Value, None),
-    ("allow-secret-in-argv", Kind::Flag, None),
-    ("token-path", Kind::Value, Some("token_path")),
-    ("scope", Kind::Value, Some("scope")),
-    ("ca-file", Kind::Value, Some("ca_file")),
-    ("proxy", Kind::Value, Some("proxy")),
-    ("timeout-ms", Kind::Value, Some("timeout_ms")),
-    ("connect-timeout-ms", Kind::Value, Some("connect_timeout_ms")),
-    ("max-retries", Kind::Value, Some("max_retries")),
-    ("threshold", Kind::Value, Some("expiration_threshold_secs")),
-    ("option", Kind::Value, None),
-    ("session", Kind::Value, None),
-    ("use-cache", Kind::Flag, None),
-    ("json", Kind::Flag, None),
-    ("verbose", Kind::Flag, None),
-    ("log-level", Kind::Value, None),
-    ("help", Kind::Flag, None),
-    ("version", Kind::Flag, None),
-];
-
 /// An argument quoted in an error message only when it is short and plain: anything else might
 /// be a secret typed in the wrong place.
 fn quote_arg(arg: &str) -> String {
@@ -259,119 +275,101 @@ fn quote_arg(arg: &str) -> String {
 }
 
 fn parse_args(raw: Vec<OsString>) -> Res<Args> {
-    let mut args = Args::default();
-    let mut raw = raw.into_iter().enumerate();
-    let mut only_positional = false;
-    while let Some((i, arg)) = raw.next() {
-        let Ok(arg) = arg.into_string() else {
-            return Err(Failure::usage(format!("argument {i} is not valid UTF-8")));
-        };
-        if !only_positional && arg == "--" {
-            only_positional = true;
-            continue;
-        }
-        if !only_positional && arg.starts_with('-') && arg != "-" {
-            let (name, inline) = match arg.strip_prefix("--") {
-                Some(body) => match body.split_once('=') {
-                    Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
-                    None => (body.to_owned(), None),
-                },
-                None => match arg.as_str() {
-                    "-h" => ("help".to_owned(), None),
-                    "-V" => ("version".to_owned(), None),
-                    "-v" => ("verbose".to_owned(), None),
-                    _ => return Err(Failure::usage(format!("unknown option {}", quote_arg(&arg)))),
-                },
-            };
-            let Some(&(name, kind, lib_option)) = SPEC.iter().find(|(n, _, _)| *n == name) else {
-                return Err(Failure::usage(format!("unknown option {}", quote_arg(&format!("--{name}")))));
-            };
-            let flag = format!("--{name}");
-            let value = match kind {
-                Kind::Flag => {
-                    if inline.is_some() {
-                        return Err(Failure::usage(format!("{flag} takes no value")));
-                    }
-                    None
-                }
-                Kind::Value => match inline {
-                    Some(v) => Some(v),
-                    None => match raw.next() {
-                        Some((_, v)) => {
-                            let v = v.into_string().map_err(|_| Failure::usage(format!("the value of {flag} is not valid UTF-8")))?;
-                            if v.starts_with("--") && v.len() > 2 {
-                                return Err(Failure::usage(format!("{flag} needs a value (got the option {} instead)", quote_arg(&v))));
-                            }
-                            Some(v)
-                        }
-                        None => return Err(Failure::usage(format!("{flag} needs a value"))),
-                    },
-                },
-            };
-            let value = value.unwrap_or_default();
-            if let Some(option) = lib_option {
-                args.options.push((flag, option.to_owned(), value));
-                continue;
-            }
-            match name {
-                "api-url" => args.api_url = Some(value),
-                "client-id" => args.client_id = Some(value),
-                "client-secret-file" => args.secret_file = Some(value),
-                "client-secret" => args.secret_argv = Some(value),
-                "allow-secret-in-argv" => args.allow_secret_in_argv = true,
-                "option" => {
-                    let Some((n, v)) = value.split_once('=') else {
-                        return Err(Failure::usage("--option needs NAME=VALUE, e.g. --option user_agent=pos-42"));
-                    };
-                    args.options.push((flag, n.trim().to_owned(), v.to_owned()));
-                }
-                "session" => {
-                    if value.is_empty() {
-                        return Err(Failure::usage("--session needs a file name"));
-                    }
-                    args.session = Some(PathBuf::from(value));
-                }
-                "use-cache" => args.use_cache = true,
-                "json" => args.json = true,
-                "verbose" => args.log_level = Some("debug".to_owned()),
-                "log-level" => {
-                    if Level::parse(&value).is_err() {
-                        return Err(Failure::usage(format!("--log-level must be off, error, warn, info or debug, not {}", quote_arg(&value))));
-                    }
-                    args.log_level = Some(value);
-                }
-                "help" => args.help = true,
-                "version" => args.version = true,
-                _ => unreachable!("option --{name} is in SPEC but not handled"),
-            }
-            continue;
-        }
-        // A positional argument: the command, once.
-        let command = match arg.as_str() {
-            "check" => Command::Check,
-            "token" => Command::Token,
-            "status" => Command::Status,
-            "help" => {
-                args.help = true;
-                continue;
-            }
-            other if args.command.is_none() => {
-                return Err(Failure::usage(format!("unknown command {}: expected check, token or status", quote_arg(other))));
-            }
-            other => {
-                return Err(Failure::usage(format!(
-                    "unexpected argument {} after the command {}",
-                    quote_arg(other),
-                    args.command.map_or("", Command::name)
-                )));
-            }
-        };
-        if let Some(previous) = args.command {
-            return Err(Failure::usage(format!("two commands given ({} and {}): give one", previous.name(), command.name())));
-        }
-        args.command = Some(command);
+    let argv = std::iter::once(OsString::from(PROGRAM)).chain(raw);
+    let matches = match Cli::command().try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => return Ok(Args { help: true, ..Args::default() }),
+        Err(e) => return Err(usage_error(&e)),
+    };
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| usage_error(&e))?;
+    let mut args = Args {
+        api_url: cli.api_url,
+        client_id: cli.client_id,
+        secret_file: cli.secret_file,
+        secret_argv: cli.secret_argv,
+        allow_secret_in_argv: cli.allow_secret_in_argv,
+        use_cache: cli.use_cache,
+        json: cli.json,
+        version: cli.version,
+        ..Args::default()
+    };
+    match cli.command {
+        Some(Command::Help) => args.help = true,
+        command => args.command = command,
     }
+
+    // Library options, from the shorthands and --option alike, in command-line order.
+    let mut ordered: Vec<(usize, String, String, String)> = Vec::new();
+    for (id, option) in LIBRARY_OPTIONS {
+        for (at, value) in occurrences(&matches, id) {
+            ordered.push((at, format!("--{}", id.replace('_', "-")), (*option).to_owned(), value));
+        }
+    }
+    for (at, value) in occurrences(&matches, "option") {
+        let Some((name, v)) = value.split_once('=') else {
+            return Err(Failure::usage("--option needs NAME=VALUE, e.g. --option user_agent=pos-42"));
+        };
+        ordered.push((at, "--option".to_owned(), name.trim().to_owned(), v.to_owned()));
+    }
+    ordered.sort_by_key(|o| o.0);
+    args.options = ordered.into_iter().map(|(_, flag, name, value)| (flag, name, value)).collect();
+
+    if let Some(session) = cli.session {
+        if session.is_empty() {
+            return Err(Failure::usage("--session needs a file name"));
+        }
+        args.session = Some(PathBuf::from(session));
+    }
+    // --verbose and --log-level: the later one wins.
+    if let Some(level) = &cli.log_level {
+        if Level::parse(level).is_err() {
+            return Err(Failure::usage(format!("--log-level must be off, error, warn, info or debug, not {}", quote_arg(level))));
+        }
+    }
+    let last = |id: &str| matches.indices_of(id).and_then(|i| i.max());
+    args.log_level = match (cli.verbose.then(|| last("verbose")).flatten(), last("log_level")) {
+        (Some(v), Some(l)) if v > l => Some("debug".to_owned()),
+        (_, Some(_)) => cli.log_level,
+        (Some(_), None) => Some("debug".to_owned()),
+        (None, None) => None,
+    };
     Ok(args)
+}
+
+/// The values an option was given, each with its position on the command line.
+fn occurrences(matches: &ArgMatches, id: &str) -> Vec<(usize, String)> {
+    match (matches.get_many::<String>(id), matches.indices_of(id)) {
+        (Some(values), Some(at)) => at.zip(values.cloned()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// clap's usage errors as one line that quotes no argument that could be a secret.
+fn usage_error(e: &clap::Error) -> Failure {
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let arg = context(ContextKind::InvalidArg);
+    let value = context(ContextKind::InvalidValue);
+    // "--session <FILE>" -> "--session"; "--json=yes" -> "--json"
+    let flag = arg.split([' ', '=']).next().unwrap_or_default().to_owned();
+    let message = match e.kind() {
+        ErrorKind::UnknownArgument if flag.starts_with('-') && flag != "-" => format!("unknown option {}", quote_arg(&flag)),
+        ErrorKind::UnknownArgument if Command::from_str(&arg, false).is_ok() => {
+            format!("more than one command given ({} too): give one of check, token or status", quote_arg(&arg))
+        }
+        ErrorKind::UnknownArgument => format!("unexpected argument {}: give one command, check, token or status", quote_arg(&arg)),
+        ErrorKind::InvalidValue if !flag.starts_with('-') => {
+            format!("unknown command {}: expected check, token or status", quote_arg(&value))
+        }
+        ErrorKind::InvalidValue if value.is_empty() => format!("{flag} needs a value"),
+        ErrorKind::InvalidValue => format!("{flag}: bad value {}", quote_arg(&value)),
+        ErrorKind::TooManyValues | ErrorKind::NoEquals => format!("{flag} takes no value"),
+        ErrorKind::InvalidUtf8 => "an argument is not valid UTF-8".to_owned(),
+        kind => format!("{}{}", kind.as_str().unwrap_or("bad arguments"), if flag.is_empty() { String::new() } else { format!(" ({flag})") }),
+    };
+    Failure::usage(message)
 }
 
 fn env_nonempty(name: &str) -> Option<String> {
@@ -398,7 +396,7 @@ fn print_error(message: &str) {
 fn run() -> Res<i32> {
     let args = parse_args(std::env::args_os().skip(1).collect())?;
     if args.help {
-        out(HELP)?;
+        out(&Cli::command().render_help().to_string())?;
         return Ok(EXIT_OK);
     }
     if args.version {
