@@ -29,6 +29,7 @@ const COARSE_LAG_BOUND: i128 = 10;
 /// one is too (false, exact), and a coarse reading more than COARSE_LAG_BOUND seconds before it
 /// means the exact one is still before it (true, exact while the coarse clock lags by less than
 /// that bound). In between, and wherever the coarse clock is missing, the exact clock answers.
+#[inline]
 pub fn wall_before(deadline: i128) -> bool {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
@@ -68,6 +69,7 @@ fn read_clock(clock: libc::clockid_t) -> Option<i64> {
 /// (CLOCK_BOOTTIME on Linux; CLOCK_MONOTONIC elsewhere, which counts sleep on macOS;
 /// GetTickCount64 on Windows, which counts sleep and hibernation).
 #[cfg(unix)]
+#[inline]
 pub fn suspend_aware_now() -> i64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     const CLOCK: libc::clockid_t = libc::CLOCK_BOOTTIME;

@@ -125,6 +125,7 @@ impl HeldToken {
     /// `max(wall age, steady age, 0) >= L` is `steady >= created_steady + L` or
     /// `wall >= created_at + L`: the suspend-aware clock is read exactly, the wall clock through
     /// `clock::wall_before`, which answers exactly as the wall clock's exact reading would.
+    #[inline]
     pub fn is_expired_now(&self, threshold: i64) -> bool {
         let life = self.expires_in as i128 - threshold as i128;
         if life <= 0 {
