@@ -252,9 +252,21 @@ out.append("")
 # ---- 4. footprint ------------------------------------------------------------------------------
 out.append("## 4. Footprint\n")
 header("measurement", "median", "spread", "target", "verdict")
-size = med("footprint.so_stripped")
-row("stripped `libflexiti_auth.so` (`strip`, release build)", f"{fmt(size / 1048576, 2)} MiB ({fmt(size, 0)} B)" if size else "n/a",
-    "", "≤ 2 MiB", verdict(None if size is None else size <= 2 * 1048576, "stripped .so ≤ 2 MiB"))
+size = med("size.default")
+if size is not None:
+    # tools/size.sh: the default build (the budget's subject) and every optional feature on.
+    row("stripped `libflexiti_auth.so` (`strip`, release build, default features)", f"{fmt(size / 1048576, 2)} MiB ({fmt(size, 0)} B)",
+        "", "≤ 2 MiB", verdict(size <= 2 * 1048576, "stripped .so ≤ 2 MiB"))
+    feat = med("size.features")
+    if feat is not None:
+        row("stripped, every optional feature on (what `make dist` ships)", f"{fmt(feat / 1048576, 2)} MiB ({fmt(feat, 0)} B)", "", "", "")
+    benched = med("footprint.so_stripped")
+    if benched is not None:
+        row("stripped, the library benchmarked here", f"{fmt(benched / 1048576, 2)} MiB ({fmt(benched, 0)} B)", "", "", "")
+else:
+    size = med("footprint.so_stripped")
+    row("stripped `libflexiti_auth.so` (`strip`, release build)", f"{fmt(size / 1048576, 2)} MiB ({fmt(size, 0)} B)" if size else "n/a",
+        "", "≤ 2 MiB", verdict(None if size is None else size <= 2 * 1048576, "stripped .so ≤ 2 MiB"))
 row("`libflexiti_auth.so` as built (symbols kept)", f"{fmt(med('footprint.so_built') / 1048576, 2)} MiB" if med("footprint.so_built") else "n/a", "", "", "")
 line("dlopen", "footprint.dlopen")
 lc = med("footprint.load_and_create")

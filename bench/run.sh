@@ -164,6 +164,9 @@ import json, os, sys
 print(json.dumps({"id": "footprint.so_built", "unit": "B", "samples": [os.path.getsize(sys.argv[1])]}))
 print(json.dumps({"id": "footprint.so_stripped", "unit": "B", "samples": [os.path.getsize(sys.argv[2])]}))
 PY
+# The size of the default build and of the build with every optional feature (tools/size.sh,
+# run by `make bench` before the featured library the suites load was built).
+[ -z "${SIZE_JSONL:-}" ] || [ ! -s "$SIZE_JSONL" ] || cat "$SIZE_JSONL" >> "$results"
 fp=$work/footprint.jsonl
 : > "$fp"
 for _ in $(seq "$(reps 15 3)"); do

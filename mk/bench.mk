@@ -7,13 +7,15 @@
 .PHONY: bench size
 bench: deps
 	bash bench/deps.sh
+	@mkdir -p $(BUILD_DIR) && rm -f $(BUILD_DIR)/size.jsonl
+	$(MAKE) --no-print-directory size SIZE_JSONL=$(BUILD_DIR)/size.jsonl
 	$(MAKE) --no-print-directory build PROFILE=release
-	bash bench/run.sh $(TARGET_DIR)/release/libflexiti_auth.so
-	$(MAKE) --no-print-directory size
+	SIZE_JSONL=$(BUILD_DIR)/size.jsonl bash bench/run.sh $(TARGET_DIR)/release/libflexiti_auth.so
 
 ## make size: the release library stripped, with the default features and with every optional
 ## feature of capi/ (what `make dist` builds); fails when the default build is over SIZE_LIMIT
 ## bytes. Size does not depend on the machine's load, so this is a plain check (tools/size.sh).
 SIZE_LIMIT ?= 2097152
+SIZE_JSONL ?=
 size:
-	CARGO=$(CARGO) bash tools/size.sh $(SIZE_LIMIT)
+	CARGO=$(CARGO) bash tools/size.sh $(SIZE_LIMIT) $(SIZE_JSONL)

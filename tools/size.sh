@@ -5,11 +5,13 @@
 # build is over LIMIT bytes (2 MiB unless told). The size is a property of the sources, the
 # lockfile and the toolchain, not of the machine's load: this is a plain check, not a timed one.
 #
-#   bash tools/size.sh [LIMIT]        (make size)
+#   bash tools/size.sh [LIMIT] [JSONL]   (make size; JSONL: also append the figures there, for
+#                                         the bench's report)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 limit=${1:-2097152}
+jsonl=${2:-}
 cargo=${CARGO:-cargo}
 lib=target/release/libflexiti_auth.so
 work=$(mktemp -d)
@@ -43,6 +45,10 @@ echo "libflexiti_auth.so, release build, stripped (strip):"
 printf '  default features:        %9d B (%s MiB)   limit %d B (%s MiB)\n' "$default" "$(mib "$default")" "$limit" "$(mib "$limit")"
 printf '  every optional feature:  %9d B (%s MiB)   features: %s\n' "$all" "$(mib "$all")" "${features:-(none)}"
 printf '  as built (symbols kept): %9d B\n' "$built"
+if [ -n "$jsonl" ]; then
+    printf '{"id": "size.default", "unit": "B", "samples": [%d]}\n' "$default" >> "$jsonl"
+    printf '{"id": "size.features", "unit": "B", "samples": [%d], "features": "%s"}\n' "$all" "$features" >> "$jsonl"
+fi
 if [ "$default" -gt "$limit" ]; then
     echo "size: the default build is $((default - limit)) B over the limit" >&2
     exit 1
