@@ -450,6 +450,18 @@ fn a_store_file_open_to_others_is_never_trusted() {
     assert!(o.stats["store_errors"].as_u64().unwrap() >= 1, "{}", o.stats);
     // Not read, and not replaced either: it stays as found.
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o644);
+    // A record owned by another user (needs root to arrange), even 0600: the same.
+    if unsafe { libc::geteuid() } == 0 {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::chown(&file, Some(65534), Some(65534)).unwrap();
+        let o = run(&server, &dir, json!({"use_cache": true}));
+        assert!(o.errors.is_empty(), "{:?}", o.errors);
+        assert_eq!(o.decisions, vec!["new"]);
+        assert!(o.stats["store_errors"].as_u64().unwrap() >= 1, "{}", o.stats);
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().uid(), 65534);
+        assert_eq!(server.requests().len(), 3);
+    }
 }
 
 #[test]
