@@ -562,3 +562,64 @@ fn invalid_token_with_a_token_store_gets_one_replacement_for_every_handle() {
     drop(b);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// 16 threads share a handle for mixed calls (GET, POST, 503 once, invalid_token once) while
+/// the server revokes every token again and again: every call comes back with FLX_OK, 200 or
+/// (revoked once more during its resend) 401; every bearer sent was one the server issued; the
+/// handle works afterwards.
+#[test]
+fn threads_sharing_a_handle_through_revocations_get_only_documented_answers() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let server = Arc::new(TokenServer::start());
+    let h = Arc::new(Handle::new(&server));
+    h.option("max_retries", "1");
+    let stop = Arc::new(AtomicBool::new(false));
+    let revoker = {
+        let (server, stop) = (server.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) && n < 40 {
+                std::thread::sleep(Duration::from_millis(15));
+                server.expire_all();
+                n += 1;
+            }
+        })
+    };
+    let workers: Vec<_> = (0..16)
+        .map(|t| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                for i in 0..15 {
+                    let key = format!("{t}-{i}");
+                    let r = match i % 4 {
+                        0 => h.request("GET", "api/echo", None, None, true),
+                        1 => h.request("POST", "api/echo", Some("{\"n\":1}"), Some("X-Worker: w"), true),
+                        2 => h.request("GET", &format!("api/unavailable/1/{key}?retry_after=0"), None, None, true),
+                        _ => h.request("PUT", &format!("api/invalid-token-once/{key}"), Some("{}"), None, true),
+                    };
+                    statuses.push(r.map(|(s, _, _)| s).map_err(|(c, m)| format!("{c}: {m}")));
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut seen = std::collections::BTreeMap::new();
+    for w in workers {
+        for s in w.join().unwrap() {
+            let s = s.unwrap_or_else(|e| panic!("a call failed: {e}"));
+            assert!(s == 200 || s == 401, "status {s}");
+            *seen.entry(s).or_insert(0) += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    revoker.join().unwrap();
+    assert!(seen.get(&200).copied().unwrap_or(0) > 0, "{seen:?}");
+    let issued: std::collections::HashSet<String> = server.issued_access_tokens().into_iter().collect();
+    for r in api_records(&server) {
+        let bearer = r["headers"]["authorization"].as_str().unwrap().trim_start_matches("Bearer ").to_owned();
+        assert!(issued.contains(&bearer), "a bearer the server never issued was sent");
+    }
+    assert_eq!(h.ok("GET", "api/echo", None, None, true).0, 200, "the handle still works");
+}

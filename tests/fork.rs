@@ -124,3 +124,27 @@ fn a_child_forked_during_a_store_flight_does_not_keep_the_store_lock() {
     assert!(busy.join().unwrap().is_ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// flx_request after fork(): the child's POS-API call goes out on a connection of its own, and
+/// the parent's keeps using its pooled one.
+#[test]
+fn a_childs_pos_api_call_uses_its_own_connection() {
+    use flexiti_auth::api::{request, ApiRequest};
+    let server = TokenServer::start();
+    let client = client(&server);
+    let get = ApiRequest::new("GET", "api/echo", None, None).unwrap();
+    assert_eq!(request(&client, &get, true).unwrap().status, 200);
+    let api = |s: &TokenServer| s.requests().into_iter().filter(|r| r["kind"] == "api").collect::<Vec<_>>();
+    let parent_conn = connection_of(&api(&server)[0]);
+    let code = in_child(|| match request(&client, &get, true) {
+        Ok(r) if r.status == 200 => 0,
+        Ok(_) => 3,
+        Err(_) => 4,
+    });
+    assert_eq!(code, 0, "the child's call failed");
+    assert_eq!(request(&client, &get, true).unwrap().status, 200);
+    let calls = api(&server);
+    assert_eq!(calls.len(), 3);
+    assert_ne!(connection_of(&calls[1]), parent_conn, "the child reused the parent's pooled socket");
+    assert_eq!(connection_of(&calls[2]), parent_conn, "the parent keeps its own connection");
+}
