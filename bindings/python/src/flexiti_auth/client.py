@@ -59,6 +59,16 @@ _pending = threading.local()
 # account and process, never closed. Keyed by the library's pointer, so no secret is a key here.
 _persistent_clients: "Dict[int, Client]" = {}
 _persistent_lock = threading.Lock()
+
+
+def _persistent_lock_after_fork() -> None:
+    # A thread of the parent may have held it at fork(): the child's only thread starts afresh.
+    global _persistent_lock
+    _persistent_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_persistent_lock_after_fork)
 # Handles with a log callback, for the interpreter-exit hook (_stop_logging_at_exit).
 _logging_handles: "weakref.WeakSet[_Handle]" = weakref.WeakSet()
 _exiting = False
