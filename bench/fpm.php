@@ -48,8 +48,8 @@ function drive(FpmPool $pool, array $paramsList, int $concurrency): array
     foreach (FastCgi::run($pool->socket, $paramsList, $concurrency, 600) as $raw) {
         $a = json_decode($raw['body'], true);
         if (!is_array($a) || isset($a['error'])) {
-            fwrite(STDERR, 'fpm bench: bad answer: ' . $raw['body'] . $raw['stderr'] . $pool->logs() . "\n");
-            exit(2);
+            // An exception, not exit(): the finally below stops the pool.
+            throw new RuntimeException('fpm bench: bad answer: ' . $raw['body'] . $raw['stderr'] . $pool->logs());
         }
         $answers[] = $a;
     }

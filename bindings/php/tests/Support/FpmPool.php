@@ -176,6 +176,12 @@ final class FpmPool
         return $pids;
     }
 
+    /** A pool never outlives the object that started it (a test or bench that fails half-way). */
+    public function __destruct()
+    {
+        $this->stop();
+    }
+
     public function stop(): void
     {
         if (is_resource($this->process)) {
