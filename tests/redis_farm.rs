@@ -1,5 +1,6 @@
 //! Web farm: the token store on a real redis-server, with real processes standing for machines
-//! (each with its own handle, its own connection to Redis) and the local token server.
+//! (each with its own persistent handle, flx_client_persistent, and its own connection to Redis)
+//! and the local token server.
 //! Built only with the `redis` feature (`make test` turns it on).
 #![cfg(feature = "redis")]
 
@@ -55,18 +56,60 @@ fn token_keys(redis: &RedisServer) -> Vec<String> {
 
 // ---- processes standing for machines ----------------------------------------------------------
 
-/// A node process: this test binary again, running `farm_node_main` with a JSON config.
-/// Per step it waits for `go-<n>` in the shared directory, makes its calls, and writes what it
-/// got to `done-<n>-<id>` (one JSON line per call).
+/// A machine's persistent handle through the C ABI (as a PHP-FPM worker or a POS process
+/// holds it): flx_client_persistent, flx_client_set_option, flx_get_access_token.
+struct Persistent(*mut flexiti_auth::ffi::FlxClient);
+
+impl Persistent {
+    fn new(url: &str) -> Persistent {
+        let c = |s: &str| std::ffi::CString::new(s).unwrap();
+        let (u, i, k) = (c(url), c(CLIENT_ID), c(CLIENT_SECRET));
+        let h = flexiti_auth::ffi::flx_client_persistent(u.as_ptr(), i.as_ptr(), k.as_ptr());
+        assert!(!h.is_null(), "flx_client_persistent: {}", last_error());
+        // The same triple in the same process: the same handle.
+        assert_eq!(flexiti_auth::ffi::flx_client_persistent(u.as_ptr(), i.as_ptr(), k.as_ptr()), h);
+        Persistent(h)
+    }
+
+    fn set(&self, name: &str, value: &str) {
+        let (n, v) = (std::ffi::CString::new(name).unwrap(), std::ffi::CString::new(value).unwrap());
+        assert_eq!(flexiti_auth::ffi::flx_client_set_option(self.0, n.as_ptr(), v.as_ptr()), 0, "set_option {name}: {}", last_error());
+    }
+
+    fn access_token(&self, use_cache: bool) -> Result<String, String> {
+        let p = flexiti_auth::ffi::flx_get_access_token(self.0, use_cache);
+        if p.is_null() {
+            return Err(last_error());
+        }
+        let t = unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap().to_owned();
+        flexiti_auth::ffi::flx_string_free(p);
+        Ok(t)
+    }
+
+    fn stats(&self) -> String {
+        let p = flexiti_auth::ffi::flx_client_stats(self.0);
+        let s = unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap().to_owned();
+        flexiti_auth::ffi::flx_string_free(p);
+        s
+    }
+}
+
+fn last_error() -> String {
+    unsafe { std::ffi::CStr::from_ptr(flexiti_auth::ffi::flx_last_error_message()) }.to_string_lossy().into_owned()
+}
+
+/// A node process: this test binary again, running as one machine with its own persistent
+/// handle, from a JSON config. Per step it waits for `go-<n>` in the shared directory, makes its
+/// calls, and writes what it got to `done-<n>-<id>` (one JSON line per call).
 fn node_main_if_child() -> bool {
     let Ok(cfg) = std::env::var("FLX_FARM_NODE") else { return false };
     let cfg: Value = serde_json::from_str(&std::fs::read_to_string(cfg).unwrap()).unwrap();
     let dir = PathBuf::from(cfg["dir"].as_str().unwrap());
     let id = cfg["id"].as_u64().unwrap();
-    let c = Client::new(cfg["url"].as_str().unwrap(), CLIENT_ID, CLIENT_SECRET).unwrap();
-    c.set_option("proxy", "none").unwrap();
+    let c = Persistent::new(cfg["url"].as_str().unwrap());
+    c.set("proxy", "none");
     for pair in cfg["options"].as_array().unwrap() {
-        c.set_option(pair[0].as_str().unwrap(), pair[1].as_str().unwrap()).unwrap();
+        c.set(pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
     }
     std::fs::write(dir.join(format!("ready-{id}")), "").unwrap();
     for (n, step) in cfg["steps"].as_array().unwrap().iter().enumerate() {
@@ -79,9 +122,9 @@ fn node_main_if_child() -> bool {
         let mut out = String::new();
         for _ in 0..step["calls"].as_u64().unwrap() {
             let start = wall_ms();
-            let line = match c.get_token_with_decision(step["use_cache"].as_bool().unwrap()) {
-                Ok((t, d)) => json!({"token": t.access_token, "decision": d.name(), "start": start, "ms": wall_ms()}),
-                Err(e) => json!({"error": e.to_string(), "start": start, "ms": wall_ms()}),
+            let line = match c.access_token(step["use_cache"].as_bool().unwrap()) {
+                Ok(t) => json!({"token": t, "start": start, "ms": wall_ms()}),
+                Err(e) => json!({"error": e, "start": start, "ms": wall_ms()}),
             };
             out.push_str(&line.to_string());
             out.push('\n');
@@ -89,7 +132,7 @@ fn node_main_if_child() -> bool {
         std::fs::write(dir.join(format!("done-{n}-{id}.tmp")), out).unwrap();
         std::fs::rename(dir.join(format!("done-{n}-{id}.tmp")), dir.join(format!("done-{n}-{id}"))).unwrap();
     }
-    std::fs::write(dir.join(format!("stats-{id}")), c.stats_json()).unwrap();
+    std::fs::write(dir.join(format!("stats-{id}")), c.stats()).unwrap();
     true
 }
 
