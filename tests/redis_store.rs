@@ -73,6 +73,13 @@ fn lock_write_and_release_compare_the_owner() {
     assert!(!store.write_if_owner(&s, &lock, "owner-a", &key, b"stale-a", Duration::from_secs(60)).unwrap());
     assert!(!store.release(&s, &lock, "owner-a").unwrap(), "the late holder must not delete the new holder's lock");
     assert_eq!(store.get(&s, &key).unwrap().as_deref(), Some(&b"from-b"[..]));
+
+    // Write and release in one go: only by the holder; the lock is gone after.
+    assert!(!store.write_and_release(&s, &lock, "owner-a", &key, b"stale-a", Duration::from_secs(60)).unwrap());
+    assert_eq!(server.cli_text(&["EXISTS", &lock]), "1");
+    assert!(store.write_and_release(&s, &lock, "owner-b", &key, b"final-b", Duration::from_secs(60)).unwrap());
+    assert_eq!(server.cli_text(&["EXISTS", &lock]), "0");
+    assert_eq!(store.get(&s, &key).unwrap().as_deref(), Some(&b"final-b"[..]));
 }
 
 #[test]

@@ -329,9 +329,14 @@ const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redi
 /// Write the token only while this owner still holds the lock (same script: no race).
 const WRITE_IF_OWNER: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
 
+/// The flight's last step in one round trip: write the token and release the lock, only if
+/// this owner still holds it.
+const WRITE_AND_RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) redis.call('DEL', KEYS[1]) return 1 else return 0 end";
+
 static LOCK_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(LOCK));
 static RELEASE_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(RELEASE));
 static WRITE_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(WRITE_IF_OWNER));
+static WRITE_RELEASE_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(WRITE_AND_RELEASE));
 
 impl RedisClient {
     pub fn new(target: RedisTarget) -> RedisClient {
@@ -508,6 +513,16 @@ impl RedisClient {
         let ms = ttl.as_millis().clamp(1, i64::MAX as u128) as i64;
         self.with(settings, |c| {
             let n: i64 = WRITE_SCRIPT.key(lock).key(key).arg(owner).arg(value).arg(ms).invoke(c)?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Write `value` under `key` and release `lock`, only if `owner` still holds it: true if
+    /// it did both.
+    pub fn write_and_release(&self, settings: &ConnectSettings, lock: &str, owner: &str, key: &str, value: &[u8], ttl: Duration) -> RResult<bool> {
+        let ms = ttl.as_millis().clamp(1, i64::MAX as u128) as i64;
+        self.with(settings, |c| {
+            let n: i64 = WRITE_RELEASE_SCRIPT.key(lock).key(key).arg(owner).arg(value).arg(ms).invoke(c)?;
             Ok(n == 1)
         })
     }
@@ -714,7 +729,7 @@ impl Slot for RedisSlot {
         let mut pause = Duration::from_millis(2);
         loop {
             if self.client.try_lock(&settings, &self.lock_key, &owner, ttl).map_err(|f| self.failure(f))? {
-                return Ok(Some(Box::new(RedisLock { slot: self, owner, settings })));
+                return Ok(Some(Box::new(RedisLock { slot: self, owner, settings, released: false })));
             }
             let now = Instant::now();
             if now >= deadline {
@@ -735,6 +750,8 @@ struct RedisLock<'a> {
     slot: &'a RedisSlot,
     owner: String,
     settings: ConnectSettings,
+    /// Released with the write (the store is a flight's last step under the lock).
+    released: bool,
 }
 
 impl SlotLock for RedisLock<'_> {
@@ -745,10 +762,13 @@ impl SlotLock for RedisLock<'_> {
 
     fn store_expiring(&mut self, record: &[u8], lifetime: Duration) -> Result<u64> {
         let slot = self.slot;
+        // Storing is the last thing a flight does under the lock: the write and the release go
+        // in one script (one round trip instead of two).
         let written = slot
             .client
-            .write_if_owner(&self.settings, &slot.lock_key, &self.owner, &slot.token_key, record, lifetime)
+            .write_and_release(&self.settings, &slot.lock_key, &self.owner, &slot.token_key, record, lifetime)
             .map_err(|f| slot.failure(f))?;
+        self.released = written;
         if !written {
             return Err(error(format!(
                 "{}: the lock expired before the token could be written (the request outlived the lock's TTL); not stored, so no newer token is overwritten",
@@ -761,6 +781,9 @@ impl SlotLock for RedisLock<'_> {
 
 impl Drop for RedisLock<'_> {
     fn drop(&mut self) {
+        if self.released {
+            return;
+        }
         // A failure here leaves the lock to expire by its TTL.
         let _ = self.slot.client.release(&self.settings, &self.slot.lock_key, &self.owner);
     }
