@@ -3,7 +3,8 @@
 ## against the local token server. Toolchain parts are installed when missing.
 ##   make test-glibc217    x86_64 glibc 2.17: symbol check (and its self-test) + C suite; in `make test`
 ##   make test-platforms   every platform; writes the results table of PLATFORMS.md
-##   make dist             dist/<platform>/ for every platform, with SHA256SUMS
+##   make dist             dist/<platform>/ for every platform and the packages made from them
+##                         (wheels, Composer artifact, .debs, Windows zips: mk/packages.mk), SHA256SUMS
 ##   make dist-repro       make dist, then a second build from scratch: same checksums?
 PLATFORMS_ENV := PLATFORMS_BUILD_DIR=$(BUILD_DIR)/platforms ZIG_TARGET_DIR=$(TARGET_DIR)/zig
 PLATFORMS_SH  := $(PLATFORMS_ENV) bash $(CURDIR)/tests/platforms/platforms.sh

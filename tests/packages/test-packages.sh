@@ -39,6 +39,9 @@ trap cleanup EXIT
 passed=0
 say() { printf '[package tests] %s\n' "$*" >&2; }
 ok() { passed=$((passed + 1)); say "ok: $*"; }
+# has PATTERN...: grep on a pipe that reads all of it (grep -q would stop at the first match and,
+# under pipefail, turn the writer's SIGPIPE into a failure).
+has() { grep "$@" >/dev/null; }
 fail() { say "FAILED: $*"; exit 1; }
 
 ensure_apt() {
@@ -114,11 +117,11 @@ check_contents() {
         case $p in
         linux-*) grep -qx flexiti_auth/libflexiti_auth.so <<<"$members" || fail "$(basename "$whl") lacks the library"
             unzip -p "$whl" flexiti_auth/libflexiti_auth.so >"$WORK/lib.so"
-            readelf -h "$WORK/lib.so" | grep -q "Machine: *$(elf_machine "$p")" || fail "$(basename "$whl"): the library is not for $p" ;;
+            readelf -h "$WORK/lib.so" | has "Machine: *$(elf_machine "$p")" || fail "$(basename "$whl"): the library is not for $p" ;;
         windows-*) grep -qx flexiti_auth/flexiti_auth.dll <<<"$members" || fail "$(basename "$whl") lacks flexiti_auth.dll" ;;
         esac
-        unzip -p "$whl" "flexiti_auth-$VERSION.dist-info/METADATA" | grep -qx "Version: $VERSION" || fail "$(basename "$whl"): METADATA version is not $VERSION"
-        unzip -p "$whl" "flexiti_auth-$VERSION.dist-info/WHEEL" | grep -qx "Root-Is-Purelib: false" || fail "$(basename "$whl"): not platlib"
+        unzip -p "$whl" "flexiti_auth-$VERSION.dist-info/METADATA" | has -x "Version: $VERSION" || fail "$(basename "$whl"): METADATA version is not $VERSION"
+        unzip -p "$whl" "flexiti_auth-$VERSION.dist-info/WHEEL" | has -x "Root-Is-Purelib: false" || fail "$(basename "$whl"): not platlib"
         ok "$(basename "$whl"): the pure-Python package and the $p library, version $VERSION"
         if [[ $p == linux-* ]]; then
             local out
@@ -139,8 +142,8 @@ check_contents() {
                 grep -qx "$f" <<<"$names" || fail "libflexiti-auth-dev ($arch) lacks $f"
             done
             rm -rf "$WORK/deb"; dpkg-deb -x "$DIST/libflexiti-auth${SOVERSION}_${DEB_VERSION}_$arch.deb" "$WORK/deb"
-            readelf -h "$WORK/deb/usr/bin/flexiti-token" | grep -q "Machine: *$(elf_machine "$p")" || fail "flexiti-token ($arch) is not for $p"
-            readelf -d "$WORK/deb/usr/lib/$(triplet "$p")/libflexiti_auth.so.$VERSION" | grep -q "soname: \[libflexiti_auth.so.$SOVERSION\]" \
+            readelf -h "$WORK/deb/usr/bin/flexiti-token" | has "Machine: *$(elf_machine "$p")" || fail "flexiti-token ($arch) is not for $p"
+            readelf -d "$WORK/deb/usr/lib/$(triplet "$p")/libflexiti_auth.so.$VERSION" | has "soname: \[libflexiti_auth.so.$SOVERSION\]" \
                 || fail "libflexiti-auth$SOVERSION ($arch): soname is not libflexiti_auth.so.$SOVERSION"
             ok "libflexiti-auth${SOVERSION}_${DEB_VERSION}_$arch.deb, libflexiti-auth-dev_${DEB_VERSION}_$arch.deb: $arch files at the multiarch paths"
         else
@@ -150,7 +153,7 @@ check_contents() {
             for f in bin/flexiti_auth.dll bin/flexiti-token.exe lib/flexiti_auth.lib lib/libflexiti_auth.dll.a lib/flexiti_auth.def include/flexiti_auth.h README.txt SHA256SUMS; do
                 grep -qx "$top/$f" <<<"$members" || fail "$(basename "$zip") lacks $top/$f"
             done
-            unzip -p "$zip" "$top/README.txt" | grep -q "flexiti-auth $VERSION" || fail "$(basename "$zip"): README.txt does not name $VERSION"
+            unzip -p "$zip" "$top/README.txt" | has "flexiti-auth $VERSION" || fail "$(basename "$zip"): README.txt does not name $VERSION"
             rm -rf "$WORK/winzip"; mkdir -p "$WORK/winzip"; unzip -q "$zip" -d "$WORK/winzip"
             (cd "$WORK/winzip/$top" && sha256sum --quiet -c SHA256SUMS) || fail "$(basename "$zip"): SHA256SUMS does not verify"
             ok "$(basename "$zip"): DLL, flexiti-token.exe, import libraries (MSVC .lib, MinGW .dll.a), .def, headers, version $VERSION"
@@ -317,7 +320,7 @@ test_deb() {
         [ -e "$f" ] && left+=("$f")
     done
     [ ${#left[@]} -eq 0 ] || fail "left behind after dpkg -r: ${left[*]}"
-    ! ldconfig -p | grep -q libflexiti_auth || fail "ldconfig's cache still lists libflexiti_auth after dpkg -r"
+    ! ldconfig -p | has libflexiti_auth || fail "ldconfig's cache still lists libflexiti_auth after dpkg -r"
     ! pkg-config --exists flexiti_auth 2>/dev/null || [ -n "${PKG_CONFIG_PATH:-}" ] || fail "pkg-config still finds flexiti_auth after dpkg -r"
     ok "README deb-remove block: dpkg -r left none of the ${#DEB_FILES[@]} files, no package state, nothing in ldconfig's cache"
 }
@@ -330,7 +333,7 @@ test_windows() {
     readme_block windows "$d/install.sh"
     local out
     out=$(cd "$d" && bash -euo pipefail install.sh 2>&1) || { echo "$out"; fail "README windows block"; }
-    x86_64-w64-mingw32-objdump -p "$d/app.exe" | grep -q 'DLL Name: flexiti_auth.dll' || fail "app.exe does not import flexiti_auth.dll"
+    x86_64-w64-mingw32-objdump -p "$d/app.exe" | has 'DLL Name: flexiti_auth.dll' || fail "app.exe does not import flexiti_auth.dll"
     ok "README windows block: the README's C example built with MinGW against the zip (imports flexiti_auth.dll)"
 }
 
