@@ -15,6 +15,9 @@
 //! The directory must be owned by this process's user with no group or other permissions
 //! (0700, like ssh's ~/.ssh); a record file with broader permissions or another owner is never
 //! read.
+//!
+//! On Windows the same files with LockFileEx, a polled generation and no permission check: see
+//! `windows.rs`.
 
 use super::{error, Loaded, Slot, SlotLock, TokenStore};
 use crate::error::{quote, Error, Result};
@@ -23,6 +26,9 @@ use std::path::{Path, PathBuf};
 pub struct FileStore {
     dir: PathBuf,
     describe: String,
+    /// Windows: `store_check_ms`, shared with every slot (see `windows.rs`).
+    #[cfg(windows)]
+    check_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FileStore {
@@ -33,7 +39,12 @@ impl FileStore {
             return Err(Error::invalid(format!("option token_store: {} is not an absolute directory path (file:/abs/dir)", quote(path))));
         }
         imp::prepare_dir(dir)?;
-        Ok(FileStore { dir: dir.to_owned(), describe: format!("file:{}", dir.display()) })
+        Ok(FileStore {
+            dir: dir.to_owned(),
+            describe: format!("file:{}", dir.display()),
+            #[cfg(windows)]
+            check_ms: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1000)),
+        })
     }
 }
 
@@ -43,41 +54,23 @@ impl TokenStore for FileStore {
     }
 
     fn open(&self, key: &str) -> Result<Box<dyn Slot>> {
+        #[cfg(windows)]
+        return Ok(Box::new(imp::FileSlot::open(&self.dir, key, self.check_ms.clone())?));
+        #[cfg(not(windows))]
         Ok(Box::new(imp::FileSlot::open(&self.dir, key)?))
     }
-}
 
-#[cfg(not(unix))]
-mod imp {
-    use super::*;
-
-    pub fn prepare_dir(_dir: &Path) -> Result<()> {
-        Err(error("option token_store: the file store needs a Unix system in this version (use none)"))
-    }
-
-    pub struct FileSlot;
-
-    impl FileSlot {
-        pub fn open(_dir: &Path, _key: &str) -> Result<FileSlot> {
-            Err(error("the file store needs a Unix system in this version"))
-        }
-    }
-
-    impl Slot for FileSlot {
-        fn generation(&self) -> u64 {
-            0
-        }
-        fn load(&self) -> Result<Loaded> {
-            Err(error("the file store needs a Unix system in this version"))
-        }
-        fn lock(&self, _timeout: std::time::Duration) -> Result<Option<Box<dyn SlotLock + '_>>> {
-            Err(error("the file store needs a Unix system in this version"))
-        }
-        fn location(&self) -> String {
-            String::new()
-        }
+    #[cfg(windows)]
+    fn configure(&self, settings: &super::StoreSettings) {
+        let ms = settings.check_interval.as_millis().min(u64::MAX as u128) as u64;
+        self.check_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 }
+
+/// Windows (LockFileEx through std's `File::lock`, a polled generation): see `windows.rs`.
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod imp;
 
 #[cfg(unix)]
 mod imp {

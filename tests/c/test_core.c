@@ -254,20 +254,102 @@ static void test_threads(void) {
 }
 
 #ifdef _WIN32
-/* The file store needs a Unix system in this version (src/store/file.rs): on Windows (the
- * windows-* rows of make test-platforms) the option is refused with FLX_ERR_STORE, saying so, and
- * the handle goes on without a store. */
+#include <windows.h>
+
+/* Remove a store directory made by the test: its records, its .locks and itself. */
+static void remove_store_dir(const char *dir) {
+    const char *subs[] = {"\\.locks\\*", "\\*"};
+    for (int i = 0; i < 2; i++) {
+        char pattern[MAX_PATH], path[MAX_PATH];
+        snprintf(pattern, sizeof pattern, "%s%s", dir, subs[i]);
+        WIN32_FIND_DATAA fd;
+        HANDLE h = FindFirstFileA(pattern, &fd);
+        if (h == INVALID_HANDLE_VALUE) continue;
+        do {
+            if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+                snprintf(path, sizeof path, "%s%s%s", dir, i == 0 ? "\\.locks\\" : "\\", fd.cFileName);
+                DeleteFileA(path);
+            }
+        } while (FindNextFileA(h, &fd));
+        FindClose(h);
+    }
+    char locks[MAX_PATH];
+    snprintf(locks, sizeof locks, "%s\\.locks", dir);
+    RemoveDirectoryA(locks);
+    RemoveDirectoryA(dir);
+}
+
+/* The file store on Windows (src/store/windows.rs; the windows-* rows of make test-platforms,
+ * under Wine): two handles on one C:\... directory share one token as two processes would. Each
+ * takes the store's lock (LockFileEx) and reads its record; the second handle makes no request of
+ * its own. Windows has no shared generation counter here: a cached call re-reads the record once
+ * store_check_ms has passed, so b sets it to 0 to see a's refresh at once. */
 static void test_token_store(void) {
     reset_server();
-    FlxClient *c = new_client();
-    CHECK(flx_client_set_option(c, "token_store", "C:\\flexiti-store") == FLX_ERR_STORE && last_error_is(FLX_ERR_STORE));
-    CHECK(strstr(flx_last_error_message(), "Unix") != NULL);
-    CHECK(flx_client_set_option(c, "token_store", "relative\\dir") == FLX_ERR_INVALID_ARGUMENT);
-    CHECK(flx_client_set_option(c, "token_store", "none") == FLX_OK);
-    char *t = flx_get_access_token(c, false);
-    CHECK(t != NULL && server_request_count(&srv) == 1);
-    flx_string_free(t);
-    flx_client_free(c);
+    char tmp[MAX_PATH], dir[MAX_PATH], store[MAX_PATH], uri[MAX_PATH + 8], pattern[MAX_PATH + 8];
+    CHECK(GetTempPathA(sizeof tmp, tmp) > 0);
+    snprintf(dir, sizeof dir, "%sflx-c-store-%lu-%lu", tmp, (unsigned long)GetCurrentProcessId(), (unsigned long)GetTickCount());
+    snprintf(store, sizeof store, "%s\\store", dir);
+    CHECK(store[1] == ':' && store[2] == '\\'); /* a C:\... path */
+    FlxClient *a = new_client(), *b = new_client();
+    CHECK(flx_client_set_option(a, "token_store", store) == FLX_OK); /* created when missing */
+    snprintf(uri, sizeof uri, "file:%s", store);
+    CHECK(flx_client_set_option(b, "token_store", uri) == FLX_OK);
+    CHECK(flx_client_set_option(b, "store_check_ms", "0") == FLX_OK);
+    char *t1 = flx_get_access_token(a, false);
+    snprintf(pattern, sizeof pattern, "%s\\*.token", store);
+    WIN32_FIND_DATAA fd;
+    HANDLE found = FindFirstFileA(pattern, &fd);
+    CHECK(found != INVALID_HANDLE_VALUE); /* a's token went to a record file */
+    if (found != INVALID_HANDLE_VALUE) FindClose(found);
+    char *t2 = flx_get_access_token(b, true); /* read from the record: no request */
+    CHECK(t1 && t2 && strcmp(t1, t2) == 0);
+    CHECK(server_request_count(&srv) == 1);
+    char *t3 = flx_get_access_token(a, false); /* a refresh with the stored refresh token */
+    char *t4 = flx_get_access_token(b, true);  /* b must not hand out the token a replaced */
+    CHECK(t3 && t4 && strcmp(t3, t4) == 0 && t1 && strcmp(t1, t3) != 0);
+    char grant[64];
+    server_last_grant(&srv, grant, sizeof grant);
+    CHECK(strcmp(grant, "refresh_token") == 0 && server_request_count(&srv) == 2);
+    /* b's own non-cache call takes the lock, reads a's record and refreshes with its refresh
+     * token: the rotated one, never the one a already used. */
+    char *t5 = flx_get_access_token(b, false);
+    CHECK(t5 && t3 && strcmp(t5, t3) != 0 && server_request_count(&srv) == 3);
+    CHECK(flx_client_set_option(a, "store_check_ms", "0") == FLX_OK);
+    char *t7 = flx_get_access_token(a, true); /* a re-reads the record: b's token */
+    CHECK(t5 && t7 && strcmp(t5, t7) == 0 && server_request_count(&srv) == 3);
+    server_last_grant(&srv, grant, sizeof grant);
+    CHECK(strcmp(grant, "refresh_token") == 0);
+    char *stats = flx_client_stats(b);
+    CHECK(stats && strstr(stats, "\"store_errors\":0") != NULL);
+    /* refresh_min_age_secs: a young token is returned as is by a non-cache call. */
+    CHECK(flx_client_set_option(a, "refresh_min_age_secs", "60") == FLX_OK);
+    char *t8 = flx_get_access_token(a, false);
+    CHECK(t8 && t5 && strcmp(t8, t5) == 0 && server_request_count(&srv) == 3);
+    /* A file where the directory should be: FLX_ERR_STORE; paths without a drive: refused. */
+    char plain[MAX_PATH];
+    snprintf(plain, sizeof plain, "%s\\plain", dir);
+    HANDLE pf = CreateFileA(plain, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+    CHECK(pf != INVALID_HANDLE_VALUE);
+    if (pf != INVALID_HANDLE_VALUE) CloseHandle(pf);
+    CHECK(flx_client_set_option(b, "token_store", plain) == FLX_ERR_STORE && last_error_is(FLX_ERR_STORE));
+    CHECK(DeleteFileA(plain));
+    CHECK(flx_client_set_option(b, "token_store", "relative\\dir") == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_client_set_option(b, "token_store", "\\no-drive") == FLX_ERR_INVALID_ARGUMENT);
+    CHECK(flx_client_set_option(b, "token_store", "none") == FLX_OK);
+    flx_string_free(t1);
+    flx_string_free(t2);
+    flx_string_free(t3);
+    flx_string_free(t4);
+    flx_string_free(t5);
+    flx_string_free(t7);
+    flx_string_free(t8);
+    flx_string_free(stats);
+    flx_client_free(a);
+    flx_client_free(b);
+    remove_store_dir(store);
+    RemoveDirectoryA(dir);
+    CHECK(GetFileAttributesA(dir) == INVALID_FILE_ATTRIBUTES);
 }
 #else
 /* Two handles on one token_store share one token as two processes would: each takes the store's
