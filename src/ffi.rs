@@ -141,17 +141,7 @@ fn owned_token_string(s: &str) -> Result<*mut c_char> {
 }
 
 fn copy_to_malloc(s: &str) -> Result<*mut c_char> {
-    let bytes = s.as_bytes();
-    // SAFETY: malloc of len+1 bytes; the copy stays in bounds and the result is NUL-terminated.
-    unsafe {
-        let p = libc::malloc(bytes.len() + 1) as *mut u8;
-        if p.is_null() {
-            return Err(Error::internal("out of memory"));
-        }
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
-        *p.add(bytes.len()) = 0;
-        Ok(p as *mut c_char)
-    }
+    copy_bytes_to_malloc(s.as_bytes())
 }
 
 // ---- the C ABI ----------------------------------------------------------------------------
