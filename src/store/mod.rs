@@ -112,6 +112,29 @@ pub struct Loaded {
     pub generation: u64,
 }
 
+/// Steady milliseconds from a cheap clock, never 0 (the cached path of a polling backend reads it
+/// on every call: a coarse clock is a memory read).
+pub(crate) fn steady_ms() -> u64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: ts is a valid, writable timespec. The coarse clock is a memory read (vDSO).
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } == 0 {
+            return ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000 + 1;
+        }
+    }
+    static START: once_cell::sync::Lazy<std::time::Instant> = once_cell::sync::Lazy::new(std::time::Instant::now);
+    START.elapsed().as_millis() as u64 + 1
+}
+
+/// For a backend that learns of changes by reading (`Slot::check_due`): has `check_ms` passed
+/// since `checked_at` (both from `steady_ms`)?
+#[inline]
+pub(crate) fn check_due(checked_at: &std::sync::atomic::AtomicU64, check_ms: &std::sync::atomic::AtomicU64) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    steady_ms().saturating_sub(checked_at.load(Relaxed)) >= check_ms.load(Relaxed)
+}
+
 /// Open a store from the `token_store` option's value: `Ok(None)` for "" or "none".
 pub fn open(spec: &str) -> Result<Option<Arc<dyn TokenStore>>> {
     let v = spec.trim();

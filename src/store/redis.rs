@@ -21,7 +21,7 @@
 //! Fork: the connection belongs to the process that made it; a child never writes to it (it
 //! starts its own, and forgets the parent's without closing it).
 
-use super::{error, Loaded, Slot, SlotLock, StoreSettings, TokenStore};
+use super::{check_due, error, steady_ms, Loaded, Slot, SlotLock, StoreSettings, TokenStore};
 use crate::error::{quote, Error, Result};
 use crate::log::Level;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -593,20 +593,6 @@ fn connect_settings(s: &StoreSettings) -> ConnectSettings {
     ConnectSettings { connect_timeout: s.connect_timeout, command_timeout: s.timeout, extra_roots: s.extra_roots.clone() }
 }
 
-/// Steady milliseconds from a cheap clock (the cached path reads it on every call).
-fn steady_ms() -> u64 {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: ts is a valid, writable timespec. The coarse clock is a memory read (vDSO).
-        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } == 0 {
-            return ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000 + 1;
-        }
-    }
-    static START: once_cell::sync::Lazy<Instant> = once_cell::sync::Lazy::new(Instant::now);
-    START.elapsed().as_millis() as u64 + 1
-}
-
 impl TokenStore for RedisStore {
     fn describe(&self) -> &str {
         &self.describe
@@ -704,7 +690,7 @@ impl Slot for RedisSlot {
 
     #[inline]
     fn check_due(&self) -> bool {
-        steady_ms().saturating_sub(self.checked_at.load(Ordering::Relaxed)) >= self.check_ms.load(Ordering::Relaxed)
+        check_due(&self.checked_at, &self.check_ms)
     }
 
     fn load(&self) -> Result<Loaded> {

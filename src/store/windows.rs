@@ -38,10 +38,7 @@ fn shown(p: &Path) -> String {
     quote(&p.display().to_string())
 }
 
-fn steady_ms() -> u64 {
-    static START: once_cell::sync::Lazy<Instant> = once_cell::sync::Lazy::new(Instant::now);
-    START.elapsed().as_millis() as u64 + 1
-}
+use crate::store::{check_due, steady_ms};
 
 pub fn prepare_dir(dir: &Path) -> Result<()> {
     if let Err(e) = std::fs::create_dir_all(dir) {
@@ -161,7 +158,7 @@ impl Slot for FileSlot {
 
     #[inline]
     fn check_due(&self) -> bool {
-        steady_ms().saturating_sub(self.checked_at.load(Ordering::Relaxed)) >= self.check_ms.load(Ordering::Relaxed)
+        check_due(&self.checked_at, &self.check_ms)
     }
 
     fn load(&self) -> Result<Loaded> {

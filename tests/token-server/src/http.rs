@@ -188,6 +188,23 @@ pub struct Request {
 }
 
 impl Request {
+    /// The headers as a JSON object, repeated names joined with ", " (as recorded and echoed).
+    pub fn headers_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut headers = serde_json::Map::new();
+        for (n, v) in &self.headers {
+            match headers.get_mut(n) {
+                Some(serde_json::Value::String(prev)) => {
+                    prev.push_str(", ");
+                    prev.push_str(v);
+                }
+                _ => {
+                    headers.insert(n.clone(), serde_json::Value::from(v.as_str()));
+                }
+            }
+        }
+        headers
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -490,18 +490,7 @@ fn token_request(
         .map(|(_, v)| v.clone());
 
     // Record first (faulted requests too).
-    let mut headers = Map::new();
-    for (n, v) in &req.headers {
-        match headers.get_mut(n) {
-            Some(Value::String(prev)) => {
-                prev.push_str(", ");
-                prev.push_str(v);
-            }
-            _ => {
-                headers.insert(n.clone(), json!(v));
-            }
-        }
-    }
+    let headers = req.headers_json();
     let form_json = if form_ct {
         let mut m = Map::new();
         for (k, v) in &form {
@@ -778,18 +767,7 @@ fn api_request(
     shown_target: &str,
     route: pos_api::Route,
 ) -> After {
-    let mut headers = Map::new();
-    for (n, v) in &req.headers {
-        match headers.get_mut(n) {
-            Some(Value::String(prev)) => {
-                prev.push_str(", ");
-                prev.push_str(v);
-            }
-            _ => {
-                headers.insert(n.clone(), json!(v));
-            }
-        }
-    }
+    let headers = req.headers_json();
     let (uid, fault) = {
         let mut st = ctx.lock();
         let mut rec = Map::new();

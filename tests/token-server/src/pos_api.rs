@@ -15,7 +15,7 @@
 
 use crate::http::{Body, Request, Response};
 use crate::state::State;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 pub enum Route {
     Echo,
@@ -70,18 +70,7 @@ fn invalid_token(why: &str) -> Response {
 }
 
 fn echo(req: &Request, conn_id: u64) -> Response {
-    let mut headers = Map::new();
-    for (n, v) in &req.headers {
-        match headers.get_mut(n) {
-            Some(Value::String(prev)) => {
-                prev.push_str(", ");
-                prev.push_str(v);
-            }
-            _ => {
-                headers.insert(n.clone(), json!(v));
-            }
-        }
-    }
+    let headers = req.headers_json();
     let status = req.header("x-echo-status").and_then(|s| s.trim().parse::<u16>().ok()).filter(|s| (200..=599).contains(s)).unwrap_or(200);
     Response::json(
         status,
