@@ -123,16 +123,15 @@ impl HeldToken {
     /// `is_expired(threshold, Now::read())`, with the clocks read as cheaply as the rule allows
     /// (the cached path). With a usable life `L = expires_in - threshold > 0`, the rule
     /// `max(wall age, steady age, 0) >= L` is `steady >= created_steady + L` or
-    /// `wall >= created_at + L`: the suspend-aware clock is read exactly, the wall clock through
-    /// `clock::wall_before`, which answers exactly as the wall clock's exact reading would.
+    /// `wall >= created_at + L`: both through `clock::both_before`, which answers exactly as the
+    /// clocks' exact readings would, from coarse readings outside a token's last seconds.
     #[inline]
     pub fn is_expired_now(&self, threshold: i64) -> bool {
         let life = self.expires_in as i128 - threshold as i128;
         if life <= 0 {
             return true;
         }
-        clock::suspend_aware_now() as i128 >= self.created_steady as i128 + life
-            || !clock::wall_before(self.created_at as i128 + life)
+        !clock::both_before(self.created_steady as i128 + life, self.created_at as i128 + life)
     }
 
     /// Seconds of usable life left before the threshold (negative once expired).
@@ -335,7 +334,7 @@ mod tests {
         let r = json!({"access_token":"a","refresh_token":"r","expires_in":1200});
         let mut compared = 0;
         for wall_shift in -25i64..=25 {
-            for steady_shift in [-25i64, -11, -10, -9, -1, 0, 1, 9, 10, 11, 25] {
+            for steady_shift in [-25i64, -14, -13, -12, -11, -10, -9, -1, 0, 1, 9, 10, 11, 12, 13, 14, 25] {
                 for (expires_in, threshold) in [(1200, 60), (60, 60), (30, 60), (1200, -5)] {
                     for _ in 0..1000 {
                         let before = Now::read();

@@ -114,6 +114,7 @@ pub struct Loaded {
 
 /// Steady milliseconds from a cheap clock, never 0 (the cached path of a polling backend reads it
 /// on every call: a coarse clock is a memory read).
+#[cfg(any(feature = "redis", windows))]
 pub(crate) fn steady_ms() -> u64 {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
@@ -129,6 +130,7 @@ pub(crate) fn steady_ms() -> u64 {
 
 /// For a backend that learns of changes by reading (`Slot::check_due`): has `check_ms` passed
 /// since `checked_at` (both from `steady_ms`)?
+#[cfg(any(feature = "redis", windows))]
 #[inline]
 pub(crate) fn check_due(checked_at: &std::sync::atomic::AtomicU64, check_ms: &std::sync::atomic::AtomicU64) -> bool {
     use std::sync::atomic::Ordering::Relaxed;
