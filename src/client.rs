@@ -44,7 +44,13 @@ struct Inner {
     /// (no spare capacity), so releasing it releases nothing left over from earlier use.
     applied: Vec<String>,
     applied_set: u64,
+    /// Told of every change of `token`, in order (called with the state lock held): the C
+    /// surface republishes the token beside the handle (see set_publisher).
+    publisher: Option<Publisher>,
 }
+
+/// See [`Client::set_publisher`].
+pub type Publisher = Box<dyn Fn(Option<Arc<HeldToken>>) + Send + Sync>;
 
 // Inner::applied_set has one bit per option.
 const _: () = assert!(crate::options::OPTION_NAMES.len() <= 64);
@@ -210,6 +216,7 @@ impl Client {
                 rejected_access_token: None,
                 applied: crate::options::OPTION_NAMES.iter().map(|_| String::new()).collect(),
                 applied_set: 0,
+                publisher: None,
             })),
             store: arc_swap::ArcSwapOption::empty(),
             has_store: std::sync::atomic::AtomicBool::new(false),
@@ -222,6 +229,25 @@ impl Client {
         let lock: Arc<dyn ForkLock> = client.inner.clone();
         crate::fork::register(&lock);
         Ok(client)
+    }
+
+    /// The one place the held token changes (state lock held): the state, the lock-free copy the
+    /// cached path reads, and the publisher, in that order.
+    fn hold(&self, inner: &mut Inner, token: Option<Arc<HeldToken>>) {
+        inner.token = token.clone();
+        if let Some(publish) = &inner.publisher {
+            publish(token.clone());
+        }
+        self.current.store(token);
+    }
+
+    /// Have `publish` told of the held token now and of every change from now on, in order
+    /// (it runs with the state lock held: it must not call into this client). The C surface
+    /// keeps the token beside the handle this way, so its cached path finds both with one load.
+    pub fn set_publisher(&self, publish: Publisher) {
+        let mut inner = lock_state(&self.inner);
+        publish(inner.token.clone());
+        inner.publisher = Some(publish);
     }
 
     /// Collect a log line built lazily, with every secret this client knows scrubbed from it. It
@@ -429,8 +455,7 @@ impl Client {
         if inner.rejected_access_token.as_deref() == Some(token.access_token.as_str()) {
             return false;
         }
-        inner.token = Some(token.clone());
-        self.current.store(Some(token.clone()));
+        self.hold(inner, Some(token.clone()));
         inner.refresh_spent = false;
         inner.store_generation = Some(generation);
         true
@@ -613,8 +638,7 @@ impl Client {
             (Ok(ok), Some(e)) => {
                 let mut inner = lock_state(&self.inner);
                 if Arc::ptr_eq(&inner.flight, &flight) {
-                    inner.token = Some(ok.0.clone());
-                    self.current.store(Some(ok.0));
+                    self.hold(&mut inner, Some(ok.0));
                     inner.refresh_spent = false;
                 }
                 Err(e)
@@ -626,8 +650,7 @@ impl Client {
         if Arc::ptr_eq(&inner.flight, &flight) {
             match &result {
                 Ok((t, _)) => {
-                    inner.token = Some(t.clone());
-                    self.current.store(Some(t.clone()));
+                    self.hold(&mut inner, Some(t.clone()));
                     inner.refresh_spent = false;
                     if stored_generation.is_some() {
                         inner.store_generation = stored_generation;
@@ -754,16 +777,14 @@ impl Client {
         let token = session::import(json, Now::read())?;
         let mut inner = lock_state(&self.inner);
         let token = Arc::new(token);
-        inner.token = Some(token.clone());
-        self.current.store(Some(token));
+        self.hold(&mut inner, Some(token));
         inner.refresh_spent = false;
         Ok(())
     }
 
     pub fn clear(&self) {
         let mut inner = lock_state(&self.inner);
-        inner.token = None;
-        self.current.store(None);
+        self.hold(&mut inner, None);
         inner.refresh_spent = false;
     }
 
@@ -774,8 +795,13 @@ impl Client {
     /// The cached path for the C surface: run `f` on a still-valid held token, without the state
     /// lock and without cloning it; None when a request is needed.
     pub fn with_valid_token<R>(&self, f: impl FnOnce(&HeldToken) -> R) -> Option<R> {
-        let current = self.current.load();
-        let t = current.as_deref()?;
+        self.serve_cached(self.current.load().as_deref()?, f)
+    }
+
+    /// The cached path on a token this client held (or holds): run `f` on it if it is still
+    /// valid and no newer one is in the token store; None when a request is needed.
+    #[inline]
+    pub fn serve_cached<R>(&self, t: &HeldToken, f: impl FnOnce(&HeldToken) -> R) -> Option<R> {
         if t.is_expired_now(self.threshold()) || !self.store_unchanged() {
             return None;
         }
@@ -815,8 +841,7 @@ impl Client {
         let mut inner = lock_state(&self.inner);
         inner.rejected_access_token = Some(access_token.to_owned());
         if inner.token.as_ref().is_some_and(|t| t.access_token == access_token) {
-            inner.token = None;
-            self.current.store(None);
+            self.hold(&mut inner, None);
             inner.refresh_spent = false;
             true
         } else {

@@ -25,7 +25,21 @@ pub struct FlxClient {
 }
 
 /// Every live client, by handle.
-static CLIENTS: Table<Client> = Table::new();
+/// Every live handle: the client, beside its held token (republished by the client on every
+/// change), so the cached path finds both with one lookup.
+static CLIENTS: Table<Client, View> = Table::new();
+type View = Option<std::sync::Arc<HeldToken>>;
+
+/// Put `client` in the table and have it keep its held token beside its handle.
+fn insert_client(client: Client, persistent: bool) -> Result<usize> {
+    let handle = if persistent { CLIENTS.insert_persistent(client, None) } else { CLIENTS.insert(client, None) }
+        .map_err(|_| too_many_handles())?;
+    let entry = CLIENTS.get(handle).ok_or_else(|| Error::internal("a new handle is not in the table"))?;
+    entry.set_publisher(Box::new(move |token| {
+        CLIENTS.publish(handle, token);
+    }));
+    Ok(handle)
+}
 
 // ---- this thread's last error -------------------------------------------------------------
 
@@ -115,7 +129,7 @@ fn str_arg<'a>(p: *const c_char, name: &str, max: usize) -> Result<&'a str> {
 /// The client behind a handle from flx_client_new, looked up in the handle table (nothing is
 /// read through the pointer). It stays alive while the returned guard is held, even if another
 /// thread frees the handle meanwhile.
-fn client_arg(c: *const FlxClient) -> Result<Ref<Client>> {
+fn client_arg(c: *const FlxClient) -> Result<Ref<Client, View>> {
     if c.is_null() {
         return Err(Error::invalid("client handle is NULL"));
     }
@@ -175,7 +189,7 @@ pub extern "C" fn flx_client_new(api_url: *const c_char, client_id: *const c_cha
         let client_id = str_arg(client_id, "client_id", MAX_ARG_BYTES)?;
         let client_secret = str_arg(client_secret, "client_secret", MAX_ARG_BYTES)?;
         let client = Client::new(api_url, client_id, client_secret)?;
-        let handle = CLIENTS.insert(client).map_err(|_| too_many_handles())?;
+        let handle = insert_client(client, false)?;
         Ok(handle as *mut FlxClient)
     })
 }
@@ -220,7 +234,7 @@ pub extern "C" fn flx_client_persistent(api_url: *const c_char, client_id: *cons
         let key = persistent::Key::new(base, client_id, client_secret);
         persistent::check_room()?;
         let client = Client::new(api_url, client_id, client_secret)?;
-        let fresh = CLIENTS.insert_persistent(client).map_err(|_| too_many_handles())?;
+        let fresh = insert_client(client, true)?;
         let keep = CLIENTS.get(fresh).map(|r| Box::new(r.to_arc()) as persistent::Keep).ok_or_else(|| Error::internal("a new handle is not in the table"))?;
         match persistent::insert(key, fresh, keep) {
             Ok(h) if h == fresh => Ok(fresh as *mut FlxClient),
@@ -322,7 +336,8 @@ fn token_string(c: *mut FlxClient, use_cache: bool, pick: fn(&HeldToken) -> &str
     guard(std::ptr::null_mut(), || {
         let client = client_arg(c)?;
         if use_cache {
-            if let Some(p) = client.with_valid_token(|t| owned_token_string(pick(t))) {
+            // The token published beside the handle: the same lookup, no second load.
+            if let Some(p) = client.view().as_deref().and_then(|t| client.serve_cached(t, |t| owned_token_string(pick(t)))) {
                 return p;
             }
         }

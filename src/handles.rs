@@ -13,6 +13,10 @@
 //! done: removing frees nothing under a caller's feet.
 //!
 //! Per-handle flags belong in [`Entry`] (set at insert, read by whoever looks the handle up).
+//! Beside its value an entry carries a view: a small immutable snapshot of the value's state
+//! (a client's current token) that the owner republishes with [`Table::publish`], so that one
+//! lookup gives both the value and that state (the cached token path makes one arc-swap load,
+//! not one for the handle and another for the token).
 
 use crate::fork::{register, ForkLock};
 use arc_swap::{ArcSwapOption, Guard};
@@ -39,15 +43,16 @@ const CHUNKS: usize = SLOT_BITS as usize - 7;
 /// generations go slowly even when one handle is created and freed in a loop.
 const REUSE_AFTER: usize = 1024;
 
-/// What a slot holds: the value with the generation it was issued under.
-pub struct Entry<T> {
+/// What a slot holds: the value with the generation it was issued under, and its latest view.
+pub struct Entry<T, V> {
     generation: usize,
     /// Inserted with insert_persistent: the C surface never removes it (flx_client_persistent).
     persistent: bool,
-    pub value: T,
+    pub value: Arc<T>,
+    pub view: V,
 }
 
-type Slot<T> = ArcSwapOption<Entry<T>>;
+type Slot<T, V> = ArcSwapOption<Entry<T, V>>;
 
 struct Writer {
     /// Slots never used so far start at this index.
@@ -56,33 +61,46 @@ struct Writer {
     freed: VecDeque<(usize, usize)>,
 }
 
-pub struct Table<T> {
-    chunks: [AtomicPtr<Slot<T>>; CHUNKS],
+pub struct Table<T, V = ()> {
+    chunks: [AtomicPtr<Slot<T, V>>; CHUNKS],
     writer: Mutex<Writer>,
     fork_hook: Once,
-    _values: PhantomData<Arc<Entry<T>>>,
+    _values: PhantomData<Arc<Entry<T, V>>>,
 }
 
-/// A looked-up entry: dereferences to the value, which stays alive while this is held.
-pub struct Ref<T>(Guard<Option<Arc<Entry<T>>>>);
+/// A looked-up entry: dereferences to the value, which stays alive while this is held, and
+/// holds the view as it was published when the handle was looked up.
+pub struct Ref<T, V = ()>(Guard<Option<Arc<Entry<T, V>>>>);
 
-impl<T> std::ops::Deref for Ref<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
+impl<T, V> Ref<T, V> {
+    #[inline]
+    fn entry(&self) -> &Entry<T, V> {
         // A Ref is only made from a guard holding Some (see Table::get).
-        &self.0.as_ref().expect("a Ref holds an entry").value
+        self.0.as_ref().expect("a Ref holds an entry")
     }
-}
 
-impl<T> Ref<T> {
     /// Whether the entry was inserted with [`Table::insert_persistent`].
     pub fn is_persistent(&self) -> bool {
-        self.0.as_ref().is_some_and(|e| e.persistent)
+        self.entry().persistent
     }
 
-    /// The entry itself, kept alive independently of this guard.
-    pub fn to_arc(&self) -> Arc<Entry<T>> {
-        Arc::clone(self.0.as_ref().expect("a Ref holds an entry"))
+    /// The view published last before this lookup.
+    #[inline]
+    pub fn view(&self) -> &V {
+        &self.entry().view
+    }
+
+    /// The value itself, kept alive independently of this guard.
+    pub fn to_arc(&self) -> Arc<T> {
+        Arc::clone(&self.entry().value)
+    }
+}
+
+impl<T, V> std::ops::Deref for Ref<T, V> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.entry().value
     }
 }
 
@@ -96,7 +114,7 @@ fn locate(index: usize) -> (usize, usize) {
     (chunk, index - FIRST_CHUNK * ((1 << chunk) - 1))
 }
 
-impl<T: Send + Sync + 'static> Table<T> {
+impl<T: Send + Sync + 'static, V: Send + Sync + 'static> Table<T, V> {
     pub const fn new() -> Self {
         Table {
             chunks: [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS],
@@ -106,7 +124,7 @@ impl<T: Send + Sync + 'static> Table<T> {
         }
     }
 
-    fn slot(&self, index: usize) -> Option<&Slot<T>> {
+    fn slot(&self, index: usize) -> Option<&Slot<T, V>> {
         if index >= MAX_SLOTS {
             return None;
         }
@@ -135,24 +153,24 @@ impl<T: Send + Sync + 'static> Table<T> {
     fn grow(&self, index: usize) {
         let (chunk, _) = locate(index);
         if self.chunks[chunk].load(Ordering::Acquire).is_null() {
-            let slots: Box<[Slot<T>]> = (0..FIRST_CHUNK << chunk).map(|_| ArcSwapOption::empty()).collect();
+            let slots: Box<[Slot<T, V>]> = (0..FIRST_CHUNK << chunk).map(|_| ArcSwapOption::empty()).collect();
             // Leaked on purpose: lookups may hold references into it at any time.
             let base = Box::leak(slots).as_mut_ptr();
             self.chunks[chunk].store(base, Ordering::Release);
         }
     }
 
-    /// Store `value` and return its handle (never 0).
-    pub fn insert(&'static self, value: T) -> Result<usize, Full> {
-        self.insert_entry(value, false)
+    /// Store `value` with its first view and return its handle (never 0).
+    pub fn insert(&'static self, value: T, view: V) -> Result<usize, Full> {
+        self.insert_entry(value, view, false)
     }
 
     /// Like insert, with the entry's persistent flag set (see Ref::is_persistent).
-    pub fn insert_persistent(&'static self, value: T) -> Result<usize, Full> {
-        self.insert_entry(value, true)
+    pub fn insert_persistent(&'static self, value: T, view: V) -> Result<usize, Full> {
+        self.insert_entry(value, view, true)
     }
 
-    fn insert_entry(&'static self, value: T, persistent: bool) -> Result<usize, Full> {
+    fn insert_entry(&'static self, value: T, view: V, persistent: bool) -> Result<usize, Full> {
         let mut w = self.lock_writer();
         let (index, generation) = if w.freed.len() > REUSE_AFTER || w.fresh >= MAX_SLOTS {
             w.freed.pop_front().ok_or(Full)?
@@ -163,13 +181,13 @@ impl<T: Send + Sync + 'static> Table<T> {
             (index, 1)
         };
         let slot = self.slot(index).expect("slot exists once grown");
-        slot.store(Some(Arc::new(Entry { generation, persistent, value })));
+        slot.store(Some(Arc::new(Entry { generation, persistent, value: Arc::new(value), view })));
         Ok(generation << SLOT_BITS | index)
     }
 
     /// The live entry behind `handle`, or None: never issued, removed, or not a handle at all.
     #[inline]
-    pub fn get(&self, handle: usize) -> Option<Ref<T>> {
+    pub fn get(&self, handle: usize) -> Option<Ref<T, V>> {
         let slot = self.slot(handle & (MAX_SLOTS - 1))?;
         let guard = slot.load();
         match &*guard {
@@ -181,7 +199,7 @@ impl<T: Send + Sync + 'static> Table<T> {
     /// Take the entry out of the table: from now on `handle` is refused. Returns the entry (drop
     /// it outside any lock of yours; other threads may still hold it), or None when `handle`
     /// is not live.
-    pub fn remove(&'static self, handle: usize) -> Option<Arc<Entry<T>>> {
+    pub fn remove(&'static self, handle: usize) -> Option<Arc<Entry<T, V>>> {
         let index = handle & (MAX_SLOTS - 1);
         let generation = handle >> SLOT_BITS;
         let mut w = self.lock_writer();
@@ -195,17 +213,43 @@ impl<T: Send + Sync + 'static> Table<T> {
         }
         old
     }
+
+    /// Replace the view of the live entry `handle` (the value stays); a removed handle is left
+    /// alone. Returns whether it was live. Lock-free; the caller orders publications of one
+    /// handle (a client publishes with its state lock held). The previous entry is released
+    /// when the last lookup holding it is done.
+    pub fn publish(&self, handle: usize, view: V) -> bool
+    where
+        V: Clone,
+    {
+        let Some(slot) = self.slot(handle & (MAX_SLOTS - 1)) else {
+            return false;
+        };
+        let generation = handle >> SLOT_BITS;
+        let mut live = false;
+        slot.rcu(|current| match current {
+            Some(e) if e.generation == generation => {
+                live = true;
+                Some(Arc::new(Entry { generation, persistent: e.persistent, value: Arc::clone(&e.value), view: view.clone() }))
+            }
+            other => {
+                live = false;
+                other.clone()
+            }
+        });
+        live
+    }
 }
 
-impl<T: Send + Sync + 'static> Default for Table<T> {
+impl<T: Send + Sync + 'static, V: Send + Sync + 'static> Default for Table<T, V> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-struct WriterFork<T: 'static>(&'static Table<T>);
+struct WriterFork<T: 'static, V: 'static>(&'static Table<T, V>);
 
-impl<T: Send + Sync + 'static> ForkLock for WriterFork<T> {
+impl<T: Send + Sync + 'static, V: Send + Sync + 'static> ForkLock for WriterFork<T, V> {
     fn hold_for_fork(self: Arc<Self>) -> Box<dyn FnOnce()> {
         let guard = self.0.writer.lock().unwrap_or_else(|e| e.into_inner());
         Box::new(move || drop(guard))
@@ -233,15 +277,15 @@ mod tests {
     #[test]
     fn a_removed_handle_is_refused_forever_even_when_its_slot_is_reused() {
         static TABLE: Table<u32> = Table::new();
-        let first = TABLE.insert(7).unwrap();
+        let first = TABLE.insert(7, ()).unwrap();
         assert_eq!(*TABLE.get(first).unwrap(), 7);
-        assert_eq!(TABLE.remove(first).map(|e| e.value), Some(7));
+        assert_eq!(TABLE.remove(first).map(|e| *e.value), Some(7));
         assert!(TABLE.get(first).is_none());
         assert!(TABLE.remove(first).is_none(), "a second remove is refused");
         // Churn until the first slot is reused under a later generation.
         let mut reused = None;
         for i in 0..4 * REUSE_AFTER as u32 {
-            let h = TABLE.insert(i).unwrap();
+            let h = TABLE.insert(i, ()).unwrap();
             if h & (MAX_SLOTS - 1) == first & (MAX_SLOTS - 1) {
                 reused = Some(h);
                 break;
@@ -256,5 +300,27 @@ mod tests {
         for bogus in [0usize, 1, usize::MAX, 0xdead_beef, MAX_SLOTS - 1] {
             assert!(TABLE.get(bogus).is_none(), "{bogus:#x}");
         }
+    }
+
+    #[test]
+    fn a_view_is_published_to_the_live_entry_only() {
+        static TABLE: Table<u32, Option<Arc<String>>> = Table::new();
+        let h = TABLE.insert(1, None).unwrap();
+        let before = TABLE.get(h).unwrap();
+        assert!(TABLE.publish(h, Some(Arc::new("t1".into()))));
+        // A lookup made before keeps the view it saw; a new one sees the new view, same value.
+        assert_eq!(*before.view(), None);
+        let after = TABLE.get(h).unwrap();
+        assert_eq!(after.view().as_deref().map(String::as_str), Some("t1"));
+        assert!(Arc::ptr_eq(&before.to_arc(), &after.to_arc()));
+        drop((before, after));
+        // A stale generation of the same slot, and a removed handle, are never resurrected.
+        let stale = (h >> SLOT_BITS) + 1 << SLOT_BITS | h & (MAX_SLOTS - 1);
+        assert!(!TABLE.publish(stale, None));
+        assert_eq!(TABLE.get(h).unwrap().view().as_deref().map(String::as_str), Some("t1"));
+        let removed = TABLE.remove(h).unwrap();
+        assert!(!TABLE.publish(h, Some(Arc::new("t2".into()))));
+        assert!(TABLE.get(h).is_none());
+        assert_eq!(removed.view.as_deref().map(String::as_str), Some("t1"));
     }
 }
