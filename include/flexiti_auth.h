@@ -199,7 +199,8 @@ struct FlxClient *flx_client_persistent(const char *api_url,
  * missing and must be this user's with no group or other permissions; records are encrypted
  * with a key derived from client_secret; or, in a build with the `redis` feature,
  * "redis://[user[:password]@]host[:port][/db][?prefix=...]" or "rediss://...": machines sharing
- * one Redis or Valkey share one token and one flight (see README "Web farm"); "" or "none":
+ * one Redis or Valkey share one token and one flight (a user without a password is an ACL user
+ * created with nopass; see README "Web farm"); "" or "none":
  * in-process only), token_store_required ("false"; "true": a call that cannot use the store
  * fails with FLX_ERR_STORE instead of going on per process), store_check_ms (1000, 0..600000:
  * how often the cached path re-reads a Redis store).
@@ -236,11 +237,15 @@ void flx_client_free(struct FlxClient *c);
  * the same handle waits for its outcome at most timeout_ms, then fails with FLX_ERR_NETWORK.
  * With the token_store option, processes sharing the store share one request too: one waits
  * for the other's request and takes its token; after waiting timeout_ms for another process it
- * gets a token of its own with client_credentials.
+ * gets a token of its own with client_credentials. A use_cache=false call that found no other
+ * process's request in flight refreshes, even if another process stored a token a moment
+ * before (it refreshes that token, with the newest refresh token in the store).
  *
  * Returns a new string owned by the caller (free with flx_string_free), or NULL on error with
- * FLX_ERR_NETWORK, FLX_ERR_HTTP_STATUS, FLX_ERR_AUTH_REJECTED, FLX_ERR_BAD_RESPONSE or
- * FLX_ERR_INVALID_ARGUMENT; on error the held token is unchanged.
+ * FLX_ERR_NETWORK, FLX_ERR_HTTP_STATUS, FLX_ERR_AUTH_REJECTED, FLX_ERR_BAD_RESPONSE,
+ * FLX_ERR_INVALID_ARGUMENT, or FLX_ERR_STORE (token_store_required=true and the store cannot be
+ * used; a token that was obtained but could not be stored is held all the same); on any other
+ * error the held token is unchanged.
  */
 char *flx_get_token(struct FlxClient *c,
                     bool use_cache);

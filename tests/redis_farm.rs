@@ -99,8 +99,11 @@ fn last_error() -> String {
 }
 
 /// A node process: this test binary again, running as one machine with its own persistent
-/// handle, from a JSON config. Per step it waits for `go-<n>` in the shared directory, makes its
-/// calls, and writes what it got to `done-<n>-<id>` (one JSON line per call).
+/// handle, from a JSON config. Per step n it waits for `go-<n>` in the shared directory, reads
+/// its orders there (`{"all": step}`, `{"<id>": step, …}`, or `{"exit": true}`; an empty file
+/// means the config's `steps[n]` for every node), makes its calls, and writes its stats to
+/// `stats-<n>-<id>` and what it got to `done-<n>-<id>` (one JSON line per call). A step:
+/// `{"use_cache": bool, "calls": n, "sleep_ms": before the first call, "gap_ms": between calls}`.
 fn node_main_if_child() -> bool {
     let Ok(cfg) = std::env::var("FLX_FARM_NODE") else { return false };
     let cfg: Value = serde_json::from_str(&std::fs::read_to_string(cfg).unwrap()).unwrap();
@@ -108,27 +111,48 @@ fn node_main_if_child() -> bool {
     let id = cfg["id"].as_u64().unwrap();
     let c = Persistent::new(cfg["url"].as_str().unwrap());
     c.set("proxy", "none");
+    if cfg["log"].as_bool().unwrap_or(false) {
+        c.set("log_level", "debug");
+        c.set("log_file", dir.join(format!("log-{id}")).to_str().unwrap());
+    }
     for pair in cfg["options"].as_array().unwrap() {
         c.set(pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
     }
     std::fs::write(dir.join(format!("ready-{id}")), "").unwrap();
-    for (n, step) in cfg["steps"].as_array().unwrap().iter().enumerate() {
+    let steps = cfg["steps"].as_array().cloned().unwrap_or_default();
+    for n in 0.. {
         let go = dir.join(format!("go-{n}"));
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(120);
         while !go.exists() {
             assert!(Instant::now() < deadline, "node {id}: no go-{n}");
             std::thread::sleep(Duration::from_millis(1));
         }
-        let mut out = String::new();
-        for _ in 0..step["calls"].as_u64().unwrap() {
-            let start = wall_ms();
-            let line = match c.access_token(step["use_cache"].as_bool().unwrap()) {
-                Ok(t) => json!({"token": t, "start": start, "ms": wall_ms()}),
-                Err(e) => json!({"error": e, "start": start, "ms": wall_ms()}),
-            };
-            out.push_str(&line.to_string());
-            out.push('\n');
+        let text = std::fs::read_to_string(&go).unwrap();
+        let orders: Value = match text.trim() {
+            "" if n < steps.len() => json!({ "all": steps[n] }),
+            "" => json!({"exit": true}),
+            t => serde_json::from_str(t).unwrap(),
+        };
+        if orders["exit"] == true {
+            break;
         }
+        let mut out = String::new();
+        if let Some(step) = orders.get(id.to_string()).or_else(|| orders.get("all")).filter(|s| !s.is_null()) {
+            std::thread::sleep(Duration::from_millis(step["sleep_ms"].as_u64().unwrap_or(0)));
+            for i in 0..step["calls"].as_u64().unwrap() {
+                if i > 0 {
+                    std::thread::sleep(Duration::from_millis(step["gap_ms"].as_u64().unwrap_or(0)));
+                }
+                let start = wall_ms();
+                let line = match c.access_token(step["use_cache"].as_bool().unwrap()) {
+                    Ok(t) => json!({"token": t, "start": start, "ms": wall_ms()}),
+                    Err(e) => json!({"error": e, "code": flexiti_auth::ffi::flx_last_error_code(), "start": start, "ms": wall_ms()}),
+                };
+                out.push_str(&line.to_string());
+                out.push('\n');
+            }
+        }
+        std::fs::write(dir.join(format!("stats-{n}-{id}")), c.stats()).unwrap();
         std::fs::write(dir.join(format!("done-{n}-{id}.tmp")), out).unwrap();
         std::fs::rename(dir.join(format!("done-{n}-{id}.tmp")), dir.join(format!("done-{n}-{id}"))).unwrap();
     }
@@ -136,17 +160,34 @@ fn node_main_if_child() -> bool {
     true
 }
 
+/// Processes standing for machines (see node_main_if_child); the test calling `Farm::start`
+/// must begin with `if node_main_if_child() { return; }`.
 struct Farm {
     dir: PathBuf,
     children: Vec<std::process::Child>,
+    /// The next step's number.
+    next: std::cell::Cell<usize>,
 }
 
 impl Farm {
+    /// `n` nodes with the same options, running `steps` (one per `step()`).
     fn start(test: &str, n: usize, url: &str, options: &[(&str, String)], steps: Value) -> Farm {
-        let dir = temp_dir(test);
+        let nodes: Vec<Vec<(&str, String)>> = (0..n).map(|_| options.to_vec()).collect();
+        Self::spawn(test, url, &nodes, steps, false)
+    }
+
+    /// One node per entry of `nodes` (its options), each logging at debug level to its own
+    /// file (`log(id)`); their calls are ordered step by step with `run`.
+    fn start_nodes(test: &str, url: &str, nodes: &[Vec<(&str, String)>]) -> Farm {
+        Self::spawn(test, url, nodes, json!([]), true)
+    }
+
+    fn spawn(test: &str, url: &str, nodes: &[Vec<(&str, String)>], steps: Value, log: bool) -> Farm {
+        static FARMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let dir = temp_dir(&format!("{test}-{}", FARMS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
         let mut children = Vec::new();
-        for id in 0..n {
-            let cfg = json!({"dir": dir, "id": id, "url": url, "options": options.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(), "steps": steps});
+        for (id, options) in nodes.iter().enumerate() {
+            let cfg = json!({"dir": dir, "id": id, "url": url, "log": log, "options": options.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(), "steps": steps});
             let path = dir.join(format!("cfg-{id}.json"));
             std::fs::write(&path, cfg.to_string()).unwrap();
             let child = std::process::Command::new(std::env::current_exe().unwrap())
@@ -158,7 +199,8 @@ impl Farm {
                 .unwrap();
             children.push(child);
         }
-        let farm = Farm { dir, children };
+        let farm = Farm { dir, children, next: std::cell::Cell::new(0) };
+        let n = nodes.len();
         farm.wait_for(|d| (0..n).all(|id| d.join(format!("ready-{id}")).exists()), "nodes ready");
         farm
     }
@@ -171,9 +213,21 @@ impl Farm {
         }
     }
 
-    /// Release every node for step `n` at once; what each call returned, per node.
+    /// Release every node for step `n` (the config's steps) at once; what each call returned,
+    /// per node.
     fn step(&self, n: usize) -> Vec<Vec<Value>> {
-        std::fs::write(self.dir.join(format!("go-{n}")), "").unwrap();
+        assert_eq!(n, self.next.get(), "steps run in order");
+        self.run(json!(null))
+    }
+
+    /// Give the next step's orders (null: the config's step) and wait until every node is
+    /// done; what each call returned, per node (nothing for a node without orders).
+    fn run(&self, orders: Value) -> Vec<Vec<Value>> {
+        let n = self.next.get();
+        self.next.set(n + 1);
+        let text = if orders.is_null() { String::new() } else { orders.to_string() };
+        std::fs::write(self.dir.join(format!("go-{n}.tmp")), text).unwrap();
+        std::fs::rename(self.dir.join(format!("go-{n}.tmp")), self.dir.join(format!("go-{n}"))).unwrap();
         let count = self.children.len();
         self.wait_for(|d| (0..count).all(|id| d.join(format!("done-{n}-{id}")).exists()), &format!("step {n}"));
         (0..count)
@@ -183,15 +237,34 @@ impl Farm {
             .collect()
     }
 
-    fn finish(mut self) -> Vec<Value> {
-        for c in &mut self.children {
+    /// Node `id`'s stats (flx_client_stats) after the last step.
+    fn stats(&self, id: usize) -> Value {
+        let n = self.next.get().checked_sub(1).expect("a step ran");
+        serde_json::from_str(&std::fs::read_to_string(self.dir.join(format!("stats-{n}-{id}"))).unwrap()).unwrap()
+    }
+
+    /// Node `id`'s log lines so far: (level, line).
+    fn log(&self, id: usize) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.dir.join(format!("log-{id}"))).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let level = l.split(' ').nth(1).unwrap_or("").to_owned();
+                (level, l.to_owned())
+            })
+            .collect()
+    }
+
+    fn finish(self) -> Vec<Value> {
+        let n = self.next.get();
+        std::fs::write(self.dir.join(format!("go-{n}.tmp")), json!({"exit": true}).to_string()).unwrap();
+        std::fs::rename(self.dir.join(format!("go-{n}.tmp")), self.dir.join(format!("go-{n}"))).unwrap();
+        let mut this = self;
+        for c in &mut this.children {
             assert!(c.wait().unwrap().success(), "a node process failed");
         }
-        let stats = (0..self.children.len())
-            .map(|id| serde_json::from_str(&std::fs::read_to_string(self.dir.join(format!("stats-{id}"))).unwrap()).unwrap())
-            .collect();
-        let _ = std::fs::remove_dir_all(&self.dir);
-        stats
+        (0..this.children.len())
+            .map(|id| serde_json::from_str(&std::fs::read_to_string(this.dir.join(format!("stats-{id}"))).unwrap()).unwrap())
+            .collect()
     }
 }
 
@@ -202,15 +275,6 @@ impl Drop for Farm {
             let _ = c.wait();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Call until `f` holds (a reconnect waits out its backoff), at most 10 s.
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -344,6 +408,56 @@ fn eight_processes_on_one_redis_make_one_request_per_needed_refresh() {
     assert!(stats.iter().all(|s| s["store_errors"] == 0), "{stats:#?}");
 }
 
+/// An apply/purchase call (use_cache=false) gets a refreshed token, so the flow starts with a
+/// full lifetime: a machine that waited on no one sends its own refresh (with the newest refresh
+/// token, from the store) even when another machine stored a token a moment ago and this one
+/// has not read the store since (store_check_ms); only a call that waited for another
+/// machine's flight takes that flight's token instead of sending its own request.
+#[test]
+fn an_apply_call_refreshes_unless_it_waited_for_another_machines_flight() {
+    if node_main_if_child() {
+        return;
+    }
+    let server = TokenServer::start();
+    let redis = RedisServer::start();
+    let opts = vec![("token_store", redis.url(None)), ("store_check_ms", "60000".to_owned())];
+    let farm = Farm::start_nodes("an_apply_call_refreshes_unless_it_waited_for_another_machines_flight", &server.url, &[opts.clone(), opts]);
+    let call = |use_cache: bool| json!({"use_cache": use_cache, "calls": 1});
+    let t1 = tokens_of(&farm.run(json!({"0": call(true)})));
+    assert_eq!(tokens_of(&farm.run(json!({"1": call(true)}))), t1, "machine 1 read machine 0's token (and will not read again for 60 s)");
+    let t2 = tokens_of(&farm.run(json!({"0": call(false)})));
+    // Machine 1's apply call, right after machine 0's: its own refresh, with machine 0's newest
+    // refresh token (its own was spent).
+    let t3 = tokens_of(&farm.run(json!({"1": call(false)})));
+    let issued = server.issued_access_tokens();
+    let rts: Vec<String> = server.get("issued")["refresh_tokens"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    let reqs = requests_of(&server);
+    let sent: Vec<(&str, Option<&str>, u64)> =
+        reqs.iter().map(|r| (r["form"]["grant_type"].as_str().unwrap(), r["form"]["refresh_token"].as_str(), r["status"].as_u64().unwrap())).collect();
+    assert_eq!(
+        sent,
+        [("client_credentials", None, 200), ("refresh_token", Some(rts[0].as_str()), 200), ("refresh_token", Some(rts[1].as_str()), 200)],
+        "{reqs:#?}"
+    );
+    assert_eq!((t1[0].as_str(), t2[0].as_str(), t3[0].as_str()), (issued[0].as_str(), issued[1].as_str(), issued[2].as_str()));
+    assert_eq!(farm.stats(1)["refreshes"], 1);
+
+    // Both at once, machine 1 a moment later while machine 0's refresh is in flight (slow):
+    // machine 1 waits for it and takes its token; one request for the two.
+    server.faults(json!([{"delay_ms": 800, "count": 1}]));
+    let both = farm.run(json!({"0": call(false), "1": {"use_cache": false, "calls": 1, "sleep_ms": 250}}));
+    let reqs = requests_of(&server);
+    assert_eq!(reqs.len(), 4, "{reqs:#?}");
+    let rts: Vec<String> = server.get("issued")["refresh_tokens"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!((reqs[3]["form"]["grant_type"].as_str(), reqs[3]["form"]["refresh_token"].as_str()), (Some("refresh_token"), Some(rts[2].as_str())));
+    let t4 = server.issued_access_tokens()[3].clone();
+    assert_eq!(tokens_of(&both), vec![t4.clone(), t4]);
+    let waited = both[1][0]["ms"].as_u64().unwrap() - both[1][0]["start"].as_u64().unwrap();
+    assert!(waited >= 300, "machine 1 waited for machine 0's flight: {waited} ms");
+    assert_eq!(farm.stats(1)["refreshes"], 1, "machine 1 sent no request of its own");
+    farm.finish();
+}
+
 // ---- the lock holder dies ----------------------------------------------------------------------
 
 /// The lock holder is killed (SIGKILL) while its request hangs: the others get a token within
@@ -435,75 +549,129 @@ fn kill_9_of_the_lock_holder() {
 
 // ---- Redis goes away -----------------------------------------------------------------------------
 
+/// Two machines (processes) share a token through Redis; Redis stops: calls on both keep
+/// succeeding per process (store errors counted, one warn line each), and once Redis is back
+/// sharing resumes: a machine's next flight stores its token and a machine that starts then
+/// takes it with no request.
 #[test]
 fn redis_stopped_mid_run_never_stops_payments_and_sharing_resumes() {
+    if node_main_if_child() {
+        return;
+    }
     let server = TokenServer::start();
     let mut redis = RedisServer::start();
-    let opts = [("token_store", redis.url(None)), ("store_check_ms", "0".to_owned()), ("connect_timeout_ms", "500".to_owned())];
-    let (a, a_log) = node(&server, &opts);
-    let (b, _) = node(&server, &opts);
-    let t1 = a.get_token(true).unwrap();
-    assert_eq!(b.get_token(true).unwrap().access_token, t1.access_token, "shared through Redis");
+    let opts = vec![("token_store", redis.url(None)), ("store_check_ms", "0".to_owned()), ("connect_timeout_ms", "500".to_owned())];
+    let farm = Farm::start_nodes("redis_stopped_mid_run_never_stops_payments_and_sharing_resumes", &server.url, &[opts.clone(), opts.clone()]);
+    let cached = |calls: u64| json!({"use_cache": true, "calls": calls});
+    let t1 = tokens_of(&farm.run(json!({"0": cached(1)})));
+    let shared = tokens_of(&farm.run(json!({"1": cached(1)})));
+    assert_eq!(shared, t1, "shared through Redis");
     assert_eq!(requests_of(&server).len(), 1);
 
     redis.stop();
-    // Cached and non-cache calls keep succeeding, per process.
+    // Cached and non-cache calls keep succeeding on both machines, per process.
     let t0 = Instant::now();
-    for _ in 0..20 {
-        a.get_token(true).unwrap();
+    let during = farm.run(json!({"all": cached(20)}));
+    assert!(tokens_of(&during).iter().all(|t| *t == t1[0]), "each keeps its valid token");
+    let a_new = tokens_of(&farm.run(json!({"0": {"use_cache": false, "calls": 2}})));
+    let b_new = tokens_of(&farm.run(json!({"1": {"use_cache": false, "calls": 1}})));
+    assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+    let mut all: Vec<&String> = t1.iter().chain(&a_new).chain(&b_new).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 4, "each non-cache call got a token of its own: {all:?}");
+    // With no store between them, machine 1 still held the refresh token machine 0 had spent:
+    // refused once, then client_credentials (no call failed).
+    let reqs = requests_of(&server);
+    let grants: Vec<(&str, u64)> = reqs.iter().map(|r| (r["form"]["grant_type"].as_str().unwrap(), r["status"].as_u64().unwrap())).collect();
+    assert_eq!(
+        grants,
+        [("client_credentials", 200), ("refresh_token", 200), ("refresh_token", 200), ("refresh_token", 400), ("client_credentials", 200)],
+        "{reqs:#?}"
+    );
+    assert_eq!(farm.stats(1)["fallbacks"], 1, "{}", farm.stats(1));
+    for id in 0..2 {
+        let s = farm.stats(id);
+        assert!(s["store_errors"].as_u64().unwrap() >= 2, "node {id}: {s}");
+        assert_eq!(s["last_error_code"], 0, "node {id}: no call failed: {s}");
+        // Warned about it, naming Redis, at most once (a minute).
+        let warned: Vec<String> = farm.log(id).into_iter().filter(|(l, _)| l == "WARN").map(|(_, m)| m).collect();
+        assert_eq!(warned.len(), 1, "node {id}: {warned:#?}");
+        assert!(warned[0].contains(&format!("Redis at 127.0.0.1:{}", redis.port)) && warned[0].contains("going on without it"), "{warned:?}");
     }
-    let t2 = a.get_token(false).unwrap();
-    assert_ne!(t2.access_token, t1.access_token);
-    let t3 = a.get_token(false).unwrap();
-    assert_ne!(t3.access_token, t2.access_token);
-    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
-    let s = stats(&a);
-    assert!(s["store_errors"].as_u64().unwrap() >= 2, "{s}");
-    assert_eq!(s["last_error_code"], 0, "no call failed: {s}");
-    // Warned about it, naming Redis, at most once (a minute).
-    let warned: Vec<String> = a_log.lock().unwrap().iter().filter(|(l, _)| l == "WARN").map(|(_, m)| m.clone()).collect();
-    assert_eq!(warned.len(), 1, "{warned:#?}");
-    assert!(warned[0].contains(&format!("Redis at 127.0.0.1:{}", redis.port)) && warned[0].contains("going on without it"), "{warned:?}");
 
-    // Redis is back (empty): after the reconnect backoff, a's next flight stores its token and
-    // b takes it without a request.
+    // Redis is back (empty): after the reconnect backoff, machine 0's next flight stores its
+    // token, and a machine that starts then takes it without a request.
     redis.restart();
-    eventually("a stores its token again", || {
-        a.get_token(false).unwrap();
-        token_keys(&redis).len() == 1
-    });
-    drop(b);
-    let (c, _) = node(&server, &opts);
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while token_keys(&redis).is_empty() {
+        assert!(Instant::now() < deadline, "machine 0 never stored a token again");
+        tokens_of(&farm.run(json!({"0": {"use_cache": false, "calls": 1, "sleep_ms": 200}})));
+    }
+    let newest = server.issued_access_tokens().last().unwrap().clone();
+    let later = Farm::start_nodes("redis_stopped_mid_run_never_stops_payments_and_sharing_resumes", &server.url, &[opts.clone()]);
     let before = requests_of(&server).len();
-    let from_store = c.get_token(true).unwrap();
-    assert_eq!(requests_of(&server).len(), before, "a new node takes the stored token: sharing resumed");
-    assert_eq!(from_store.access_token, server.issued_access_tokens().last().unwrap().as_str());
+    let from_store = tokens_of(&later.run(json!({"0": cached(1)})));
+    assert_eq!(requests_of(&server).len(), before, "a new machine takes the stored token: sharing resumed");
+    assert_eq!(from_store, vec![newest.clone()]);
+    assert_eq!(later.stats(0)["store_errors"], 0);
+    // Machine 1 reads the store again before deciding on its next request: it takes machine 0's
+    // token (its own was replaced) once its reconnect backoff has passed.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let got = tokens_of(&farm.run(json!({"1": {"use_cache": true, "calls": 1, "sleep_ms": 200}})));
+        if got[0] == newest {
+            break;
+        }
+        assert!(Instant::now() < deadline, "machine 1 never took the shared token again");
+    }
+    assert_eq!(requests_of(&server).len(), before, "{:#?}", requests_of(&server));
     assert_eq!(token_keys(&redis).len(), 1);
+    later.finish();
+    farm.finish();
 }
 
 #[test]
 fn token_store_required_fails_closed_when_redis_is_down() {
+    if node_main_if_child() {
+        return;
+    }
     let server = TokenServer::start();
     let mut redis = RedisServer::start();
-    let opts = [("token_store", redis.url(None)), ("token_store_required", "true".to_owned()), ("store_check_ms", "0".to_owned())];
-    let (a, a_log) = node(&server, &opts);
-    a.get_token(true).unwrap();
+    let opts = vec![("token_store", redis.url(None)), ("token_store_required", "true".to_owned()), ("store_check_ms", "0".to_owned())];
+    let plain = vec![("token_store", redis.url(None)), ("store_check_ms", "0".to_owned())];
+    // Machine 0 fails closed; machine 1 (the default) goes on without the store.
+    let farm = Farm::start_nodes("token_store_required_fails_closed_when_redis_is_down", &server.url, &[opts, plain]);
+    let t = tokens_of(&farm.run(json!({"all": {"use_cache": true, "calls": 1}})));
+    assert_eq!(t[0], t[1]);
     redis.stop();
     let before = requests_of(&server).len();
-    for use_cache in [true, false] {
-        let e = a.get_token(use_cache).unwrap_err();
-        assert_eq!(e.status, FlxStatus::FLX_ERR_STORE, "{e}");
-        assert!(e.message.contains(&format!("Redis at 127.0.0.1:{}", redis.port)) && e.message.contains("token_store_required"), "{e}");
-        assert!(e.message.contains("refused") || e.message.contains("unreachable"), "{e}");
+    let results = farm.run(json!({"0": {"use_cache": true, "calls": 1}, "1": {"use_cache": true, "calls": 1}}));
+    let results2 = farm.run(json!({"0": {"use_cache": false, "calls": 1}}));
+    for r in results[0].iter().chain(&results2[0]) {
+        assert_eq!(r["code"], FlxStatus::FLX_ERR_STORE as i32, "{r}");
+        let e = r["error"].as_str().unwrap();
+        assert!(e.contains(&format!("Redis at 127.0.0.1:{}", redis.port)) && e.contains("token_store_required"), "{e}");
+        assert!(e.contains("refused") || e.contains("unreachable"), "{e}");
     }
+    assert_eq!(tokens_of(&results[1..]), vec![t[1].clone()], "machine 1 goes on");
     assert_eq!(requests_of(&server).len(), before, "no request outside the farm's flight");
-    let s = stats(&a);
+    let s = farm.stats(0);
     assert_eq!(s["last_error_name"], "FLX_ERR_STORE");
     assert!(s["store_errors"].as_u64().unwrap() >= 2);
-    assert!(a_log.lock().unwrap().iter().any(|(l, m)| l == "WARN" && m.contains("the call fails")));
+    assert!(farm.log(0).iter().any(|(l, m)| l == "WARN" && m.contains("the call fails")), "{:#?}", farm.log(0));
     // Back: calls succeed again.
     redis.restart();
-    eventually("calls succeed again", || a.get_token(false).is_ok());
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let r = farm.run(json!({"0": {"use_cache": false, "calls": 1, "sleep_ms": 200}}));
+        if r[0][0].get("token").is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "calls never succeeded again: {r:?}");
+    }
+    assert_eq!(token_keys(&redis).len(), 1);
+    farm.finish();
 }
 
 // ---- credentials -------------------------------------------------------------------------------
@@ -569,6 +737,45 @@ fn passwords_and_acl_users_right_and_wrong() {
     let e = c.set_option("token_store", "redis://shop1:Shop-Pass-77e@localhost:notaport").unwrap_err();
     assert_eq!(e.status, FlxStatus::FLX_ERR_INVALID_ARGUMENT);
     assert!(!e.message.contains("Shop-Pass-77e"), "{e}");
+}
+
+/// `redis://user@host`: an ACL user created with `nopass` authenticates as itself (the default
+/// user here needs a password, so a connection that skipped AUTH could do nothing), and the
+/// machines share through it; an unknown user without a password is an authentication failure
+/// like a wrong password (calls go on per process, one error line).
+#[test]
+fn an_acl_user_without_a_password() {
+    if node_main_if_child() {
+        return;
+    }
+    let server = TokenServer::start();
+    let redis = RedisServer::start_with(RedisConfig { requirepass: Some("Default-Pass-0b7".into()), nopass_user: Some("farm".into()), ..Default::default() });
+    let port = redis.port;
+    let ok = vec![("token_store", format!("redis://farm@127.0.0.1:{port}/1?prefix=np:"))];
+    let unknown = vec![("token_store", format!("redis://nosuch@127.0.0.1:{port}"))];
+    let farm = Farm::start_nodes("an_acl_user_without_a_password", &server.url, &[ok.clone(), ok, unknown]);
+    let t = tokens_of(&farm.run(json!({"0": {"use_cache": true, "calls": 1}})));
+    let shared = tokens_of(&farm.run(json!({"1": {"use_cache": true, "calls": 1}})));
+    assert_eq!(shared, t, "shared through Redis as user farm");
+    assert_eq!(requests_of(&server).len(), 1);
+    for id in 0..2 {
+        assert_eq!(farm.stats(id)["store_errors"], 0, "{}", farm.stats(id));
+        assert!(farm.log(id).iter().all(|(l, _)| l != "WARN" && l != "ERROR"), "{:#?}", farm.log(id));
+    }
+    let clients = redis.cli_text(&["CLIENT", "LIST"]);
+    let as_farm: Vec<&str> = clients.lines().filter(|l| l.contains(" user=farm ") && l.contains(" db=1 ")).collect();
+    assert_eq!(as_farm.len(), 2, "each machine's connection is user farm's: {clients}");
+    let keys = redis.cli_text(&["-n", "1", "--scan", "--pattern", "np:flexiti-auth:*:token"]);
+    assert_eq!(keys.lines().count(), 1, "{keys}");
+
+    let own = tokens_of(&farm.run(json!({"2": {"use_cache": true, "calls": 1}})));
+    assert_ne!(own, t, "an unknown user: a token of its own");
+    let s = farm.stats(2);
+    assert!(s["store_errors"].as_u64().unwrap() >= 1, "{s}");
+    let errors: Vec<String> = farm.log(2).into_iter().filter(|(l, _)| l == "ERROR").map(|(_, m)| m).collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].contains(&format!("Redis at 127.0.0.1:{port} (user \"nosuch\")")) && errors[0].contains("authentication failed"), "{errors:?}");
+    farm.finish();
 }
 
 // ---- TLS ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 mod common;
 mod redis_support;
 
-use flexiti_auth::store::redis::{ConnectSettings, FailureKind, RedisClient, RedisTarget};
+use flexiti_auth::store::redis::{ConnectSettings, FailureKind, LockTry, RedisClient, RedisTarget};
 use redis_support::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,6 +80,24 @@ fn lock_write_and_release_compare_the_owner() {
     assert!(store.write_and_release(&s, &lock, "owner-b", &key, b"final-b", Duration::from_secs(60)).unwrap());
     assert_eq!(server.cli_text(&["EXISTS", &lock]), "0");
     assert_eq!(store.get(&s, &key).unwrap().as_deref(), Some(&b"final-b"[..]));
+
+    // A call's first attempt: the lock, or (held) the record as it is then, capped.
+    assert!(matches!(store.try_lock_or_peek(&s, &lock, "owner-c", Duration::from_secs(10), &key, 64).unwrap(), LockTry::Taken));
+    assert_eq!(server.cli_text(&["GET", &lock]), "owner-c");
+    match store.try_lock_or_peek(&s, &lock, "owner-d", Duration::from_secs(10), &key, 64).unwrap() {
+        LockTry::Held(record) => assert_eq!(record.as_deref(), Some(&b"final-b"[..])),
+        LockTry::Taken => panic!("the lock is exclusive"),
+    }
+    match store.try_lock_or_peek(&s, &lock, "owner-d", Duration::from_secs(10), &key, 3).unwrap() {
+        LockTry::Held(record) => assert_eq!(record.as_deref(), Some(&b"fin"[..])),
+        LockTry::Taken => panic!("the lock is exclusive"),
+    }
+    let other = store.target.token_key("h2");
+    match store.try_lock_or_peek(&s, &lock, "owner-d", Duration::from_secs(10), &other, 64).unwrap() {
+        LockTry::Held(record) => assert_eq!(record, None),
+        LockTry::Taken => panic!("the lock is exclusive"),
+    }
+    assert_eq!(server.cli_text(&["GET", &lock]), "owner-c");
 }
 
 #[test]

@@ -94,8 +94,28 @@ pub trait Slot: Send + Sync {
     fn location(&self) -> String;
 }
 
+/// What a lock's holder knows of the wait that came before it, to tell a record stored during
+/// this call's wait (another process's flight: its result is taken) from one stored before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockWait {
+    /// The backend's generation is always current (file): the caller's generation from the
+    /// start of the call is the baseline.
+    Untracked,
+    /// The lock was free at the first attempt: nothing was stored during a wait (a backend that
+    /// learns of records only by reading them, whose generation at the start of the call may
+    /// be out of date by up to its check interval).
+    Free,
+    /// The lock was held at the first attempt; the record then had this generation (read in the
+    /// same step as the attempt).
+    HeldAt(u64),
+}
+
 /// The lock of one key, released on drop.
 pub trait SlotLock {
+    /// See [`LockWait`].
+    fn wait(&self) -> LockWait {
+        LockWait::Untracked
+    }
     /// Replace the record (atomically) while holding the lock; returns the new generation.
     fn store(&mut self, record: &[u8]) -> Result<u64>;
     /// The same, for a backend that expires records itself (redis): `lifetime` is how long the
@@ -380,7 +400,15 @@ impl Binding {
         // A record that could not be read (not trusted: another owner, broader permissions) is
         // left as found: this process goes on with a token of its own.
         let unreadable = problems[before..].iter().any(|e| e.status == FlxStatus::FLX_ERR_STORE);
-        let during_wait = stored.as_ref().is_some_and(|s| s.generation != generation_before);
+        // Stored during this call's wait: another process's flight, whose result is taken. A
+        // call that found the lock free waited on no one: a use_cache=false call then sends its
+        // own refresh, even if another process stored a token a moment before.
+        let baseline = match lock.as_ref().map(|l| l.wait()) {
+            Some(LockWait::Untracked) => Some(generation_before),
+            Some(LockWait::HeldAt(g)) => Some(g),
+            Some(LockWait::Free) | None => None,
+        };
+        let during_wait = stored.as_ref().zip(baseline).is_some_and(|(s, g)| s.generation != g);
         Turn { binding: self, lock, stored, during_wait, timed_out, unreadable }
     }
 }

@@ -21,7 +21,7 @@
 //! Fork: the connection belongs to the process that made it; a child never writes to it (it
 //! starts its own, and forgets the parent's without closing it).
 
-use super::{check_due, error, steady_ms, Loaded, Slot, SlotLock, StoreSettings, TokenStore};
+use super::{check_due, error, steady_ms, Loaded, LockWait, Slot, SlotLock, StoreSettings, TokenStore};
 use crate::error::{quote, Error, Result};
 use crate::log::Level;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,7 +72,9 @@ impl RedisTarget {
         starts("redis://") || starts("rediss://")
     }
 
-    /// `redis://[user[:password]@]host[:port][/db][?prefix=…]` or `rediss://…`. Messages name
+    /// `redis://[user[:password]@]host[:port][/db][?prefix=…]` or `rediss://…`. A user without
+    /// a password (`redis://user@host`) is an ACL user created with `nopass`; a password without
+    /// a user (`redis://:password@host`) is the default user's (`requirepass`). Messages name
     /// what is wrong and never repeat the URL (it may carry a password).
     pub fn parse(url: &str) -> Result<RedisTarget> {
         let bad = |what: &str| Error::invalid(format!("option token_store: {what} (expected redis://[user[:password]@]host[:port][/db][?prefix=...] or rediss://...)"));
@@ -125,9 +127,6 @@ impl RedisTarget {
                     return Err(bad("the Redis password must not contain control characters"));
                 }
                 password = (!p.is_empty()).then(|| Arc::new(SecretString::new(p)));
-            }
-            if username.is_some() && password.is_none() {
-                return Err(bad("a Redis user name needs a password (redis://user:password@host)"));
             }
         }
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
@@ -289,6 +288,12 @@ struct Conn {
 const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
+/// The first attempt at a lock: taken, or held by another (with the record as it was then).
+pub enum LockTry {
+    Taken,
+    Held(Option<Vec<u8>>),
+}
+
 /// The process's view of the connection: replaced (never reused) in a child after fork.
 struct ProcessConn {
     generation: u64,
@@ -324,6 +329,10 @@ pub struct RedisClient {
 /// Take the lock: `SET NX PX` through a script, so that a user without the right to run scripts
 /// never takes a lock it could not release (it goes on per process instead).
 const LOCK: &str = "return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])";
+/// A call's first attempt: take the lock, or (held by another) read the record as it is at that
+/// moment, in the same step, so that what the holder stores after it counts as stored during
+/// this call's wait and nothing stored before does.
+const LOCK_OR_PEEK: &str = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end return {redis.call('GETRANGE', KEYS[2], 0, ARGV[3])}";
 /// Compare-and-delete: release the lock only if this owner still holds it.
 const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 /// Write the token only while this owner still holds the lock (same script: no race).
@@ -334,6 +343,7 @@ const WRITE_IF_OWNER: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redi
 const WRITE_AND_RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) redis.call('DEL', KEYS[1]) return 1 else return 0 end";
 
 static LOCK_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(LOCK));
+static LOCK_OR_PEEK_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(LOCK_OR_PEEK));
 static RELEASE_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(RELEASE));
 static WRITE_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(WRITE_IF_OWNER));
 static WRITE_RELEASE_SCRIPT: once_cell::sync::Lazy<redis::Script> = once_cell::sync::Lazy::new(|| redis::Script::new(WRITE_AND_RELEASE));
@@ -414,8 +424,13 @@ impl RedisClient {
         if let Some(u) = &t.username {
             info = info.set_username(u);
         }
-        if let Some(p) = t.password() {
-            info = info.set_password(p);
+        match (t.password(), &t.username) {
+            (Some(p), _) => info = info.set_password(p),
+            // `redis://user@host`: an ACL user without a password (`nopass`). redis-rs sends no
+            // AUTH at all without a password (the connection would be the default user's), so
+            // the user goes with an empty one: `AUTH user ""`, which a nopass user accepts.
+            (None, Some(_)) => info = info.set_password(""),
+            (None, None) => {}
         }
         let addr = if t.tls {
             redis::ConnectionAddr::TcpTls { host: t.host.clone(), port: t.port, insecure: false, tls_params: None }
@@ -505,6 +520,26 @@ impl RedisClient {
         self.with(settings, |c| {
             let r: Option<String> = LOCK_SCRIPT.key(lock).arg(owner).arg(ms).invoke(c)?;
             Ok(r.is_some())
+        })
+    }
+
+    /// `try_lock`, or when another owner holds `lock`, at most `max` bytes of the value under
+    /// `key` as it is at that moment (None: missing or empty), in one script.
+    pub fn try_lock_or_peek(&self, settings: &ConnectSettings, lock: &str, owner: &str, ttl: Duration, key: &str, max: usize) -> RResult<LockTry> {
+        let ms = ttl.as_millis().clamp(1, i64::MAX as u128) as i64;
+        self.with(settings, |c| {
+            let v: redis::Value = LOCK_OR_PEEK_SCRIPT.key(lock).key(key).arg(owner).arg(ms).arg(max.saturating_sub(1)).invoke(c)?;
+            match v {
+                redis::Value::Int(1) => Ok(LockTry::Taken),
+                redis::Value::Array(items) => {
+                    let record: Vec<u8> = match items.into_iter().next() {
+                        Some(item) => redis::from_redis_value(item)?,
+                        None => Vec::new(),
+                    };
+                    Ok(LockTry::Held((!record.is_empty()).then_some(record)))
+                }
+                other => Err(redis::RedisError::from((redis::ErrorKind::UnexpectedReturnType, "unexpected reply to the lock script", format!("{other:?}")))),
+            }
         })
     }
 
@@ -713,9 +748,23 @@ impl Slot for RedisSlot {
         let deadline = Instant::now() + timeout;
         // Waiters poll: 2 ms, doubling to 50 ms (a flight takes a round trip to Flexiti).
         let mut pause = Duration::from_millis(2);
+        // None: the lock was free at the first attempt; Some: the record's generation then.
+        let mut held_at = None;
         loop {
-            if self.client.try_lock(&settings, &self.lock_key, &owner, ttl).map_err(|f| self.failure(f))? {
-                return Ok(Some(Box::new(RedisLock { slot: self, owner, settings, released: false })));
+            let taken = if held_at.is_none() {
+                match self.client.try_lock_or_peek(&settings, &self.lock_key, &owner, ttl, &self.token_key, super::MAX_RECORD_BYTES + 1).map_err(|f| self.failure(f))? {
+                    LockTry::Taken => true,
+                    LockTry::Held(record) => {
+                        held_at = Some(self.observe(record.as_deref()));
+                        false
+                    }
+                }
+            } else {
+                self.client.try_lock(&settings, &self.lock_key, &owner, ttl).map_err(|f| self.failure(f))?
+            };
+            if taken {
+                let wait = held_at.map_or(LockWait::Free, LockWait::HeldAt);
+                return Ok(Some(Box::new(RedisLock { slot: self, owner, settings, released: false, wait })));
             }
             let now = Instant::now();
             if now >= deadline {
@@ -738,9 +787,14 @@ struct RedisLock<'a> {
     settings: ConnectSettings,
     /// Released with the write (the store is a flight's last step under the lock).
     released: bool,
+    wait: LockWait,
 }
 
 impl SlotLock for RedisLock<'_> {
+    fn wait(&self) -> LockWait {
+        self.wait
+    }
+
     fn store(&mut self, record: &[u8]) -> Result<u64> {
         // A record without a known lifetime lives as long as a Flexiti token at most.
         self.store_expiring(record, Duration::from_secs(1200))
@@ -845,13 +899,25 @@ mod tests {
         for url in [
             "redis://", "redis://:pw-secret-1@", "redis://u:pw-secret-1@host:0", "redis://u:pw-secret-1@host:99999", "redis://u:pw-secret-1@host:12a",
             "redis://u:pw-secret-1@host/x", "redis://u:pw-secret-1@host?db=1", "redis://u:pw-secret-1@ho st", "redis://u:pw-secret-1@host#frag",
-            "http://u:pw-secret-1@host", "redis://u@host", "redis://u:pw-secret-1@[::1", "redis://u:pw-secret-1@host\n",
+            "http://u:pw-secret-1@host", "redis://u:pw-secret-1@[::1", "redis://u:pw-secret-1@host\n", "redis://u%FF:pw-secret-1@host",
+            "redis://u%20x:pw-secret-1@host", "redis://u:pw-secret-1%FF@host",
         ] {
             let e = RedisTarget::parse(url).map(|_| url).unwrap_err();
             assert_eq!(e.status, crate::FlxStatus::FLX_ERR_INVALID_ARGUMENT, "{url}");
             assert!(e.message.contains("token_store"), "{}", e.message);
             assert!(!e.message.contains("pw-secret-1"), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn a_user_without_a_password_is_a_nopass_acl_user() {
+        for url in ["redis://farm@127.0.0.1:7000", "redis://farm:@127.0.0.1:7000"] {
+            let t = RedisTarget::parse(url).unwrap();
+            assert_eq!((t.username.as_deref(), t.password(), t.port), (Some("farm"), None, 7000), "{url}");
+            assert_eq!(t.describe(), "Redis at 127.0.0.1:7000 (user \"farm\")");
+        }
+        let t = RedisTarget::parse("redis://sh%40p@h").unwrap();
+        assert_eq!((t.username.as_deref(), t.password()), (Some("sh@p"), None));
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct RedisConfig {
     pub tls: bool,
     /// The ACL user's rules instead of every right (e.g. the README's least-privilege line).
     pub acl_rules: Option<Vec<String>>,
+    /// An ACL user created with `nopass` (any password, or none, authenticates it), with every
+    /// right, besides the others.
+    pub nopass_user: Option<String>,
 }
 
 pub struct RedisServer {
@@ -112,6 +115,9 @@ impl RedisServer {
                 Some(rules) => args.extend(rules.iter().cloned()),
                 None => args.extend(["~*".into(), "&*".into(), "+@all".into()]),
             }
+        }
+        if let Some(user) = &self.config.nopass_user {
+            args.extend(["--user".into(), user.clone(), "on".into(), "nopass".into(), "~*".into(), "&*".into(), "+@all".into()]);
         }
         let child = Command::new(redis_server_binary()).args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start redis-server");
         self.child = Some(child);
