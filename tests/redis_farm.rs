@@ -8,7 +8,7 @@ mod common;
 mod redis_support;
 
 use common::*;
-use flexiti_auth::{Client, Decision, FlxStatus};
+use flexiti_auth::{Client, FlxStatus};
 use redis_support::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -471,6 +471,11 @@ fn kill_9_of_the_lock_holder() {
     let server = TokenServer::start();
     let redis = RedisServer::start();
     let store = redis.url(None);
+    // The other machines, started now (idle until ordered).
+    let timeout_ms = 1500u64;
+    let opts = vec![("token_store", store.clone()), ("timeout_ms", timeout_ms.to_string()), ("max_retries", "0".to_owned())];
+    let others = Farm::start_nodes("kill_9_of_the_lock_holder", &server.url, &[opts.clone(), opts.clone()]);
+    let more = Farm::start_nodes("kill_9_of_the_lock_holder", &server.url, &[opts.clone(), opts]);
     // The holder: its request hangs; lock TTL = 3000 x 1 + 1000 ms.
     server.faults(json!([{"hang": true, "hang_ms": 20000, "count": 1}]));
     let holder_opts = [("token_store", store.clone()), ("timeout_ms", "3000".to_owned()), ("max_retries", "0".to_owned())];
@@ -493,31 +498,21 @@ fn kill_9_of_the_lock_holder() {
     holder.kill().unwrap(); // SIGKILL
     holder.wait().unwrap();
 
-    // Two other machines, while the dead holder's lock stands.
-    let timeout_ms = 1500u64;
-    let opts = [("token_store", store.clone()), ("timeout_ms", timeout_ms.to_string()), ("max_retries", "0".to_owned())];
-    let results: Vec<(Result<(String, Decision), String>, Duration)> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..2)
-            .map(|_| {
-                let (c, _) = node(&server, &opts);
-                s.spawn(move || {
-                    let t = Instant::now();
-                    let r = c.get_token_with_decision(true).map(|(t, d)| (t.access_token.clone(), d)).map_err(|e| e.to_string());
-                    (r, t.elapsed())
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for (r, took) in &results {
-        let (_, d) = r.as_ref().unwrap();
-        assert_eq!(*d, Decision::New);
-        assert!(*took < Duration::from_millis(2 * timeout_ms + 1000), "took {took:?}");
-        assert!(*took >= Duration::from_millis(timeout_ms - 100), "it waited for the lock first: {took:?}");
+    // Two other machines (started before, idle), while the dead holder's lock stands.
+    let results = others.run(json!({"all": {"use_cache": true, "calls": 1}}));
+    for (id, r) in results.iter().enumerate() {
+        assert!(r[0].get("token").is_some(), "{r:?}");
+        let took = r[0]["ms"].as_u64().unwrap() - r[0]["start"].as_u64().unwrap();
+        assert!(took < 2 * timeout_ms + 1000, "took {took} ms");
+        assert!(took >= timeout_ms - 100, "it waited for the lock first: {took} ms");
+        let s = others.stats(id);
+        assert_eq!((s["new_tokens"].as_u64(), s["refreshes"].as_u64(), s["requests"]["client_credentials"].as_u64()), (Some(1), Some(0), Some(1)), "{s}");
     }
     let reqs = requests_of(&server);
     assert_eq!(reqs.len(), 3, "the dead holder's, then one each: {reqs:#?}");
     assert!(reqs.iter().all(|r| r["form"]["grant_type"] == "client_credentials"), "never a refresh: {reqs:#?}");
+    let own = tokens_of(&results);
+    assert_ne!(own[0], own[1]);
     // Neither could take the lock to store its token.
     assert!(token_keys(&redis).is_empty());
 
@@ -528,23 +523,12 @@ fn kill_9_of_the_lock_holder() {
     }
     let before = requests_of(&server).len();
     server.faults(json!([{"delay_ms": 300, "count": 1}]));
-    let tokens: Vec<String> = std::thread::scope(|s| {
-        let barrier = Arc::new(std::sync::Barrier::new(2));
-        let hs: Vec<_> = (0..2)
-            .map(|_| {
-                let (c, _) = node(&server, &opts);
-                let b = barrier.clone();
-                s.spawn(move || {
-                    b.wait();
-                    c.get_token(true).unwrap().access_token.clone()
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let tokens = tokens_of(&more.run(json!({"all": {"use_cache": true, "calls": 1}})));
     assert_eq!(requests_of(&server).len(), before + 1);
     assert_eq!(tokens[0], tokens[1]);
     assert_eq!(token_keys(&redis).len(), 1);
+    others.finish();
+    more.finish();
 }
 
 // ---- Redis goes away -----------------------------------------------------------------------------
@@ -678,6 +662,9 @@ fn token_store_required_fails_closed_when_redis_is_down() {
 
 #[test]
 fn passwords_and_acl_users_right_and_wrong() {
+    if node_main_if_child() {
+        return;
+    }
     let server = TokenServer::start();
     let redis = RedisServer::start_with(RedisConfig {
         requirepass: Some("Default-Pass-9d1".into()),
@@ -686,52 +673,67 @@ fn passwords_and_acl_users_right_and_wrong() {
     });
     let port = redis.port;
     let secrets = ["Default-Pass-9d1", "Shop-Pass-77e", "Wrong-Pass-3c0", "Wrong-User-Pass-5a"];
+    let right = [":Default-Pass-9d1", "shop1:Shop-Pass-77e"];
+    let wrong = [Some(":Wrong-Pass-3c0"), Some("shop1:Wrong-User-Pass-5a"), None];
+    // Two machines per right credential; per wrong one a machine going on without the store
+    // and one with token_store_required.
+    let mut nodes = Vec::new();
+    for userinfo in right {
+        let opts = vec![("token_store", redis.url(Some(userinfo)) + "?prefix=" + &userinfo.len().to_string())];
+        nodes.push(opts.clone());
+        nodes.push(opts);
+    }
+    for userinfo in wrong {
+        let url = redis.url(userinfo);
+        nodes.push(vec![("token_store", url.clone())]);
+        nodes.push(vec![("token_store", url), ("token_store_required", "true".to_owned())]);
+    }
+    let farm = Farm::start_nodes("passwords_and_acl_users_right_and_wrong", &server.url, &nodes);
+    let call = |id: usize, use_cache: bool| farm.run(json!({ id.to_string(): {"use_cache": use_cache, "calls": 1} })).swap_remove(id);
 
     // Right: the default user's password, and the ACL user: shared through Redis.
-    for userinfo in [":Default-Pass-9d1", "shop1:Shop-Pass-77e"] {
-        let opts = [("token_store", redis.url(Some(userinfo)) + "?prefix=" + &userinfo.len().to_string())];
-        let (a, _) = node(&server, &opts);
-        let (b, _) = node(&server, &opts);
+    for (i, userinfo) in right.iter().enumerate() {
         let before = requests_of(&server).len();
-        let t = a.get_token(true).unwrap();
-        assert_eq!(b.get_token(true).unwrap().access_token, t.access_token);
+        let t = tokens_of(&[call(2 * i, true)]);
+        assert_eq!(tokens_of(&[call(2 * i + 1, true)]), t, "{userinfo}");
         assert_eq!(requests_of(&server).len(), before + 1, "{userinfo}");
-        assert_eq!(stats(&a)["store_errors"], 0);
+        assert_eq!(farm.stats(2 * i)["store_errors"], 0);
+        assert_eq!(farm.stats(2 * i + 1)["store_errors"], 0);
     }
 
     // Wrong: calls succeed per process, with an error-level line naming Redis and the
     // authentication failure; with token_store_required they fail with FLX_ERR_STORE.
-    for userinfo in [Some(":Wrong-Pass-3c0"), Some("shop1:Wrong-User-Pass-5a"), None] {
-        let url = redis.url(userinfo);
-        let (a, log) = node(&server, &[("token_store", url.clone())]);
-        let t = a.get_token(true).unwrap();
-        assert!(!t.access_token.is_empty());
-        a.get_token(false).unwrap();
-        let s = stats(&a);
-        assert!(s["store_errors"].as_u64().unwrap() >= 1, "{s}");
-        let lines = log.lock().unwrap().clone();
+    for (i, userinfo) in wrong.iter().enumerate() {
+        let (a, r) = (4 + 2 * i, 5 + 2 * i);
+        let t = tokens_of(&[call(a, true)]);
+        assert!(!t[0].is_empty());
+        tokens_of(&[call(a, false)]);
+        let s = farm.stats(a);
+        assert!(s["store_errors"].as_u64().unwrap() >= 1, "{userinfo:?}: {s}");
+        let lines = farm.log(a);
         let errors: Vec<&String> = lines.iter().filter(|(l, _)| l == "ERROR").map(|(_, m)| m).collect();
         assert_eq!(errors.len(), 1, "one error line (at most once a minute): {lines:#?}");
         assert!(errors[0].contains(&format!("Redis at 127.0.0.1:{port}")) && errors[0].contains("authentication failed"), "{errors:?}");
 
-        let (r, rlog) = node(&server, &[("token_store", url.clone()), ("token_store_required", "true".to_owned())]);
         let before = requests_of(&server).len();
-        let e = r.get_token(true).unwrap_err();
-        assert_eq!(e.status, FlxStatus::FLX_ERR_STORE);
-        assert!(e.message.contains("Redis") && e.message.contains("authentication failed"), "{e}");
+        let failed = call(r, true);
+        assert_eq!(failed[0]["code"], FlxStatus::FLX_ERR_STORE as i32, "{failed:?}");
+        let e = failed[0]["error"].as_str().unwrap().to_owned();
+        assert!(e.contains("Redis") && e.contains("authentication failed"), "{e}");
         assert_eq!(requests_of(&server).len(), before);
 
-        // No password anywhere: messages, log lines, stats.
-        let mut texts: Vec<String> = lines.iter().chain(rlog.lock().unwrap().iter()).map(|(_, m)| m.clone()).collect();
-        texts.push(e.to_string());
-        texts.push(a.stats_json());
-        texts.push(r.stats_json());
+        // No password anywhere: messages, log lines (the log files), stats.
+        let mut texts: Vec<String> = lines.iter().chain(farm.log(r).iter()).map(|(_, m)| m.clone()).collect();
+        texts.push(e);
+        texts.push(farm.stats(a).to_string());
+        texts.push(farm.stats(r).to_string());
         for t in &texts {
             for s in secrets {
                 assert!(!t.contains(s), "{s} in {t}");
             }
         }
     }
+    farm.finish();
     // A wrong URL is refused at set_option, without the password either.
     let c = client(&server);
     let e = c.set_option("token_store", "redis://shop1:Shop-Pass-77e@localhost:notaport").unwrap_err();
@@ -782,61 +784,82 @@ fn an_acl_user_without_a_password() {
 
 #[test]
 fn rediss_with_a_local_ca_and_a_leaf_certificate() {
+    if node_main_if_child() {
+        return;
+    }
     let server = TokenServer::start();
     let redis = RedisServer::start_with(RedisConfig { tls: true, ..Default::default() });
     let ca = redis.ca_file().to_str().unwrap().to_owned();
+    // Machine 0 has no ca_file; machines 1 and 2 set it before and after token_store.
+    let nodes = [
+        vec![("token_store", redis.url(None))],
+        vec![("ca_file", ca.clone()), ("token_store", redis.url(None))],
+        vec![("token_store", redis.url(None)), ("ca_file", ca)],
+    ];
+    let farm = Farm::start_nodes("rediss_with_a_local_ca_and_a_leaf_certificate", &server.url, &nodes);
+    let call = |id: usize| tokens_of(&[farm.run(json!({ id.to_string(): {"use_cache": true, "calls": 1} })).swap_remove(id)]);
     // Without ca_file the local CA is not trusted: calls still succeed, store errors counted.
-    let (x, xlog) = node(&server, &[("token_store", redis.url(None))]);
-    x.get_token(true).unwrap();
-    assert!(stats(&x)["store_errors"].as_u64().unwrap() >= 1);
-    assert!(xlog.lock().unwrap().iter().any(|(l, m)| l == "WARN" && m.contains("TLS")), "{:?}", xlog.lock().unwrap());
+    call(0);
+    assert!(farm.stats(0)["store_errors"].as_u64().unwrap() >= 1);
+    assert!(farm.log(0).iter().any(|(l, m)| l == "WARN" && m.contains("TLS")), "{:?}", farm.log(0));
 
     // With it (set before or after token_store), shared over TLS.
-    let (a, _) = node(&server, &[("ca_file", ca.clone()), ("token_store", redis.url(None))]);
-    let (b, _) = node(&server, &[("token_store", redis.url(None)), ("ca_file", ca.clone())]);
     let before = requests_of(&server).len();
-    let t = a.get_token(true).unwrap();
-    assert_eq!(b.get_token(true).unwrap().access_token, t.access_token);
+    let t = call(1);
+    assert_eq!(call(2), t);
     assert_eq!(requests_of(&server).len(), before + 1);
-    assert_eq!(stats(&a)["store_errors"], 0);
-    assert_eq!(stats(&b)["store_errors"], 0);
+    assert_eq!(farm.stats(1)["store_errors"], 0);
+    assert_eq!(farm.stats(2)["store_errors"], 0);
     let keys = token_keys(&redis);
     assert_eq!(keys.len(), 1);
     let raw = redis.cli(&["GET", &keys[0]]);
-    assert!(!String::from_utf8_lossy(&raw).contains(&t.access_token));
+    assert!(!String::from_utf8_lossy(&raw).contains(&t[0]));
+    farm.finish();
 }
 
 // ---- freshness, syntax-only set_option, fork ----------------------------------------------------
 
-/// A token replaced on node A stops being handed out by node B within store_check_ms (plus one
-/// call); in between, B's cached path reads no Redis.
+/// A token replaced on machine A stops being handed out by machine B within store_check_ms
+/// (plus one call); in between, B's cached path reads no Redis.
 #[test]
 fn a_replaced_token_stops_being_handed_out_within_store_check_ms() {
+    if node_main_if_child() {
+        return;
+    }
     let server = TokenServer::start();
     let redis = RedisServer::start();
-    let opts = [("token_store", redis.url(None)), ("store_check_ms", "400".to_owned())];
-    let (a, _) = node(&server, &opts);
-    let (b, _) = node(&server, &opts);
-    let t1 = a.get_token(true).unwrap();
-    assert_eq!(b.get_token(true).unwrap().access_token, t1.access_token);
+    let opts = vec![("token_store", redis.url(None)), ("store_check_ms", "400".to_owned())];
+    let farm = Farm::start_nodes("a_replaced_token_stops_being_handed_out_within_store_check_ms", &server.url, &[opts.clone(), opts]);
+    let cached = |calls: u64, gap_ms: u64| json!({"use_cache": true, "calls": calls, "gap_ms": gap_ms});
+    let t1 = tokens_of(&farm.run(json!({"0": cached(1, 0)})));
+    assert_eq!(tokens_of(&farm.run(json!({"1": cached(1, 0)}))), t1);
     let calls_before: u64 = redis_calls(&redis);
-    for _ in 0..1000 {
-        b.get_token(true).unwrap();
-    }
+    let many = tokens_of(&farm.run(json!({"1": cached(1000, 0)})));
+    assert!(many.iter().all(|t| *t == t1[0]));
     assert!(redis_calls(&redis) - calls_before <= 3, "the cached path stays a memory read");
-    let t2 = a.get_token(false).unwrap();
-    assert_ne!(t1.access_token, t2.access_token);
-    let replaced = Instant::now();
-    loop {
-        let got = b.get_token(true).unwrap();
-        if got.access_token == t2.access_token {
-            break;
+    let replaced = farm.run(json!({"0": {"use_cache": false, "calls": 1}}));
+    let t2 = tokens_of(&replaced);
+    assert_ne!(t1, t2);
+    let replaced_at = replaced[0][0]["ms"].as_u64().unwrap();
+    // Machine B's cached calls, one every 5 ms for over a second: the replaced token until at
+    // most store_check_ms (plus one call, plus slack for a busy machine) after the replacement,
+    // then the new one, never the old one again.
+    let calls = farm.run(json!({"1": cached(200, 5)}));
+    let mut seen_new = false;
+    for r in &calls[1] {
+        let token = r["token"].as_str().unwrap_or_else(|| panic!("{r}"));
+        if token == t2[0] {
+            seen_new = true;
+            continue;
         }
-        assert_eq!(got.access_token, t1.access_token);
-        assert!(replaced.elapsed() < Duration::from_millis(400 + 300), "still the replaced token after {:?}", replaced.elapsed());
-        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(token, t1[0], "{r}");
+        assert!(!seen_new, "the replaced token again after the new one: {r}");
+        let late = r["start"].as_u64().unwrap().saturating_sub(replaced_at);
+        assert!(late < 400 + 300, "still the replaced token {late} ms after the replacement");
     }
+    assert!(seen_new, "never the new token");
     assert_eq!(requests_of(&server).len(), 2, "b took a's refresh from Redis");
+    farm.finish();
 }
 
 fn redis_calls(redis: &RedisServer) -> u64 {
@@ -913,6 +936,9 @@ fn a_forked_child_opens_its_own_connection() {
 /// permission, and calls go on per process.
 #[test]
 fn the_readme_least_privilege_acl_user_is_enough() {
+    if node_main_if_child() {
+        return;
+    }
     let server = TokenServer::start();
     let rules = |cmds: &str| -> Vec<String> {
         let mut r: Vec<String> = ["resetkeys", "~shop1:flexiti-auth:*", "resetchannels", "-@all"].iter().map(|s| s.to_string()).collect();
@@ -924,33 +950,35 @@ fn the_readme_least_privilege_acl_user_is_enough() {
         acl_rules: Some(rules("+get +getrange +set +del +evalsha +script|load +select")),
         ..Default::default()
     });
-    let url = redis.url(Some("flexiti:Acl-Pass-41b")) + "/2?prefix=shop1:";
-    let (a, alog) = node(&server, &[("token_store", url.clone())]);
-    let (b, _) = node(&server, &[("token_store", url.clone())]);
-    let t = a.get_token(true).unwrap();
-    assert_eq!(b.get_token(true).unwrap().access_token, t.access_token, "{:#?}", alog.lock().unwrap());
-    a.get_token(false).unwrap();
-    assert_eq!(requests_of(&server).len(), 2);
-    assert_eq!(stats(&a)["store_errors"], 0);
-    assert_eq!(stats(&b)["store_errors"], 0);
-
     let narrow = RedisServer::start_with(RedisConfig {
         acl_user: Some(("flexiti".into(), "Acl-Pass-41b".into())),
         acl_rules: Some(rules("+get +getrange +set +del +select")), // no scripts
         ..Default::default()
     });
-    let url = narrow.url(Some("flexiti:Acl-Pass-41b")) + "/2?prefix=shop1:";
-    let (c, log) = node(&server, &[("token_store", url.clone())]);
-    let (d, _) = node(&server, &[("token_store", url)]);
-    c.get_token(true).unwrap();
-    c.get_token(false).unwrap();
-    // c took no lock it could not release: d does not wait for one.
-    let t = Instant::now();
-    d.get_token(false).unwrap();
-    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    let url = redis.url(Some("flexiti:Acl-Pass-41b")) + "/2?prefix=shop1:";
+    let narrow_url = narrow.url(Some("flexiti:Acl-Pass-41b")) + "/2?prefix=shop1:";
+    let (wide, thin) = (vec![("token_store", url)], vec![("token_store", narrow_url)]);
+    let farm = Farm::start_nodes("the_readme_least_privilege_acl_user_is_enough", &server.url, &[wide.clone(), wide, thin.clone(), thin]);
+    let call = |id: usize, use_cache: bool| farm.run(json!({ id.to_string(): {"use_cache": use_cache, "calls": 1} })).swap_remove(id);
+
+    let t = tokens_of(&[call(0, true)]);
+    assert_eq!(tokens_of(&[call(1, true)]), t, "{:#?}", farm.log(0));
+    tokens_of(&[call(0, false)]);
+    assert_eq!(requests_of(&server).len(), 2);
+    assert_eq!(farm.stats(0)["store_errors"], 0);
+    assert_eq!(farm.stats(1)["store_errors"], 0);
+
+    tokens_of(&[call(2, true)]);
+    tokens_of(&[call(2, false)]);
+    // Machine 2 took no lock it could not release: machine 3 does not wait for one.
+    let d = call(3, false);
+    tokens_of(&[d.clone()]);
+    let took = d[0]["ms"].as_u64().unwrap() - d[0]["start"].as_u64().unwrap();
+    assert!(took < 3000, "{took} ms");
     assert_eq!(narrow.cli_text(&["--user", "default", "--pass", "", "-n", "2", "--scan"]), "", "no key left behind");
-    assert!(stats(&c)["store_errors"].as_u64().unwrap() >= 1);
-    let lines = log.lock().unwrap().clone();
+    assert!(farm.stats(2)["store_errors"].as_u64().unwrap() >= 1);
+    let lines = farm.log(2);
     assert!(lines.iter().any(|(l, m)| l == "ERROR" && m.contains("Redis") && m.contains("permission")), "{lines:#?}");
     assert!(lines.iter().all(|(_, m)| !m.contains("Acl-Pass-41b")));
+    farm.finish();
 }
