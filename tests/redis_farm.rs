@@ -237,6 +237,11 @@ impl Farm {
             .collect()
     }
 
+    /// One call on node `id` alone (the next step): what it returned.
+    fn call(&self, id: usize, use_cache: bool) -> Vec<Value> {
+        self.run(json!({ id.to_string(): {"use_cache": use_cache, "calls": 1} })).swap_remove(id)
+    }
+
     /// Node `id`'s stats (flx_client_stats) after the last step.
     fn stats(&self, id: usize) -> Value {
         let n = self.next.get().checked_sub(1).expect("a step ran");
@@ -422,13 +427,12 @@ fn an_apply_call_refreshes_unless_it_waited_for_another_machines_flight() {
     let redis = RedisServer::start();
     let opts = vec![("token_store", redis.url(None)), ("store_check_ms", "60000".to_owned())];
     let farm = Farm::start_nodes("an_apply_call_refreshes_unless_it_waited_for_another_machines_flight", &server.url, &[opts.clone(), opts]);
-    let call = |use_cache: bool| json!({"use_cache": use_cache, "calls": 1});
-    let t1 = tokens_of(&farm.run(json!({"0": call(true)})));
-    assert_eq!(tokens_of(&farm.run(json!({"1": call(true)}))), t1, "machine 1 read machine 0's token (and will not read again for 60 s)");
-    let t2 = tokens_of(&farm.run(json!({"0": call(false)})));
+    let t1 = tokens_of(&[farm.call(0, true)]);
+    assert_eq!(tokens_of(&[farm.call(1, true)]), t1, "machine 1 read machine 0's token (and will not read again for 60 s)");
+    let t2 = tokens_of(&[farm.call(0, false)]);
     // Machine 1's apply call, right after machine 0's: its own refresh, with machine 0's newest
     // refresh token (its own was spent).
-    let t3 = tokens_of(&farm.run(json!({"1": call(false)})));
+    let t3 = tokens_of(&[farm.call(1, false)]);
     let issued = server.issued_access_tokens();
     let rts: Vec<String> = server.get("issued")["refresh_tokens"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
     let reqs = requests_of(&server);
@@ -445,7 +449,7 @@ fn an_apply_call_refreshes_unless_it_waited_for_another_machines_flight() {
     // Both at once, machine 1 a moment later while machine 0's refresh is in flight (slow):
     // machine 1 waits for it and takes its token; one request for the two.
     server.faults(json!([{"delay_ms": 800, "count": 1}]));
-    let both = farm.run(json!({"0": call(false), "1": {"use_cache": false, "calls": 1, "sleep_ms": 250}}));
+    let both = farm.run(json!({"0": {"use_cache": false, "calls": 1}, "1": {"use_cache": false, "calls": 1, "sleep_ms": 250}}));
     let reqs = requests_of(&server);
     assert_eq!(reqs.len(), 4, "{reqs:#?}");
     let rts: Vec<String> = server.get("issued")["refresh_tokens"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
@@ -689,13 +693,12 @@ fn passwords_and_acl_users_right_and_wrong() {
         nodes.push(vec![("token_store", url), ("token_store_required", "true".to_owned())]);
     }
     let farm = Farm::start_nodes("passwords_and_acl_users_right_and_wrong", &server.url, &nodes);
-    let call = |id: usize, use_cache: bool| farm.run(json!({ id.to_string(): {"use_cache": use_cache, "calls": 1} })).swap_remove(id);
 
     // Right: the default user's password, and the ACL user: shared through Redis.
     for (i, userinfo) in right.iter().enumerate() {
         let before = requests_of(&server).len();
-        let t = tokens_of(&[call(2 * i, true)]);
-        assert_eq!(tokens_of(&[call(2 * i + 1, true)]), t, "{userinfo}");
+        let t = tokens_of(&[farm.call(2 * i, true)]);
+        assert_eq!(tokens_of(&[farm.call(2 * i + 1, true)]), t, "{userinfo}");
         assert_eq!(requests_of(&server).len(), before + 1, "{userinfo}");
         assert_eq!(farm.stats(2 * i)["store_errors"], 0);
         assert_eq!(farm.stats(2 * i + 1)["store_errors"], 0);
@@ -705,9 +708,9 @@ fn passwords_and_acl_users_right_and_wrong() {
     // authentication failure; with token_store_required they fail with FLX_ERR_STORE.
     for (i, userinfo) in wrong.iter().enumerate() {
         let (a, r) = (4 + 2 * i, 5 + 2 * i);
-        let t = tokens_of(&[call(a, true)]);
+        let t = tokens_of(&[farm.call(a, true)]);
         assert!(!t[0].is_empty());
-        tokens_of(&[call(a, false)]);
+        tokens_of(&[farm.call(a, false)]);
         let s = farm.stats(a);
         assert!(s["store_errors"].as_u64().unwrap() >= 1, "{userinfo:?}: {s}");
         let lines = farm.log(a);
@@ -716,7 +719,7 @@ fn passwords_and_acl_users_right_and_wrong() {
         assert!(errors[0].contains(&format!("Redis at 127.0.0.1:{port}")) && errors[0].contains("authentication failed"), "{errors:?}");
 
         let before = requests_of(&server).len();
-        let failed = call(r, true);
+        let failed = farm.call(r, true);
         assert_eq!(failed[0]["code"], FlxStatus::FLX_ERR_STORE as i32, "{failed:?}");
         let e = failed[0]["error"].as_str().unwrap().to_owned();
         assert!(e.contains("Redis") && e.contains("authentication failed"), "{e}");
@@ -797,7 +800,7 @@ fn rediss_with_a_local_ca_and_a_leaf_certificate() {
         vec![("token_store", redis.url(None)), ("ca_file", ca)],
     ];
     let farm = Farm::start_nodes("rediss_with_a_local_ca_and_a_leaf_certificate", &server.url, &nodes);
-    let call = |id: usize| tokens_of(&[farm.run(json!({ id.to_string(): {"use_cache": true, "calls": 1} })).swap_remove(id)]);
+    let call = |id: usize| tokens_of(&[farm.call(id, true)]);
     // Without ca_file the local CA is not trusted: calls still succeed, store errors counted.
     call(0);
     assert!(farm.stats(0)["store_errors"].as_u64().unwrap() >= 1);
@@ -959,19 +962,18 @@ fn the_readme_least_privilege_acl_user_is_enough() {
     let narrow_url = narrow.url(Some("flexiti:Acl-Pass-41b")) + "/2?prefix=shop1:";
     let (wide, thin) = (vec![("token_store", url)], vec![("token_store", narrow_url)]);
     let farm = Farm::start_nodes("the_readme_least_privilege_acl_user_is_enough", &server.url, &[wide.clone(), wide, thin.clone(), thin]);
-    let call = |id: usize, use_cache: bool| farm.run(json!({ id.to_string(): {"use_cache": use_cache, "calls": 1} })).swap_remove(id);
 
-    let t = tokens_of(&[call(0, true)]);
-    assert_eq!(tokens_of(&[call(1, true)]), t, "{:#?}", farm.log(0));
-    tokens_of(&[call(0, false)]);
+    let t = tokens_of(&[farm.call(0, true)]);
+    assert_eq!(tokens_of(&[farm.call(1, true)]), t, "{:#?}", farm.log(0));
+    tokens_of(&[farm.call(0, false)]);
     assert_eq!(requests_of(&server).len(), 2);
     assert_eq!(farm.stats(0)["store_errors"], 0);
     assert_eq!(farm.stats(1)["store_errors"], 0);
 
-    tokens_of(&[call(2, true)]);
-    tokens_of(&[call(2, false)]);
+    tokens_of(&[farm.call(2, true)]);
+    tokens_of(&[farm.call(2, false)]);
     // Machine 2 took no lock it could not release: machine 3 does not wait for one.
-    let d = call(3, false);
+    let d = farm.call(3, false);
     tokens_of(&[d.clone()]);
     let took = d[0]["ms"].as_u64().unwrap() - d[0]["start"].as_u64().unwrap();
     assert!(took < 3000, "{took} ms");
