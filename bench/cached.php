@@ -3,6 +3,8 @@
  * The cached path from PHP: a valid token held, no request.
  *   reference   the guide's getFlexitiToken(true): session read, json_decode, isAccessTokenExpired
  *   ffi         raw FFI: flx_get_access_token($c, true), FFI::string, flx_string_free
+ *   ffi_into    raw FFI: flx_get_access_token_into($c, true, $buf, 4096), FFI::string (no pointer
+ *               object, no free: what the binding's getters do)
  *   tc_access   the binding: TokenClient->getAccessToken(true)
  *   tc_token    the binding: TokenClient->getToken(true) (the whole token as an array, like the
  *               guide's decoded object)
@@ -46,6 +48,12 @@ $variants = [
             $p = $ffi->flx_get_access_token($c, true);
             $t = FFI::string($p);
             $ffi->flx_string_free($p);
+        }
+    },
+    'ffi_into' => static function (int $n) use ($ffi, $c): void {
+        $buf = $ffi->new('char[4096]');
+        for ($i = 0; $i < $n; $i++) {
+            $t = FFI::string($buf, $ffi->flx_get_access_token_into($c, true, $buf, 4096));
         }
     },
 ];

@@ -110,6 +110,7 @@ ref = med("php.cached.reference")
 line("PHP reference: the guide's `getFlexitiToken(true)` (session read, json_decode, isAccessTokenExpired)",
      "php.cached.reference")
 for rid, label in [("php.cached.ffi", "PHP FFI, raw: `flx_get_access_token`, `FFI::string`, `flx_string_free`"),
+                   ("php.cached.ffi_into", "PHP FFI, raw: `flx_get_access_token_into` into a kept buffer, `FFI::string`"),
                    ("php.cached.tc_access", "PHP binding: `TokenClient->getAccessToken(true)`"),
                    ("php.cached.tc_token", "PHP binding: `TokenClient->getToken(true)` (array, like the guide's object)")]:
     v = med(rid)

@@ -257,6 +257,26 @@ char *flx_get_token(struct FlxClient *c,
 char *flx_get_access_token(struct FlxClient *c, bool use_cache);
 
 /**
+ * Like flx_get_token, but into the caller's buffer: no allocation and nothing to free (the
+ * fastest way to call the cached path from PHP FFI or ctypes, where a returned pointer costs
+ * an object).
+ *
+ * buf: cap writable bytes (buf may be NULL when cap is 0: a length query).
+ * Returns the token JSON's length n in bytes (without the NUL), or -1 on error (the status and
+ * message as for flx_get_token; on error the held token is unchanged and buf is not written).
+ * When n < cap, buf holds the JSON and a NUL. Otherwise (like snprintf) it did not fit: buf
+ * holds "" (when cap > 0) and the token is held all the same, so call again with use_cache=true
+ * and a buffer of more than n bytes (a use_cache=false call would refresh it again).
+ * The buffer then holds a secret: the caller overwrites it when done, if that matters.
+ */
+int64_t flx_get_token_into(struct FlxClient *c, bool use_cache, char *buf, size_t cap);
+
+/**
+ * Like flx_get_access_token, but into the caller's buffer, exactly as flx_get_token_into.
+ */
+int64_t flx_get_access_token_into(struct FlxClient *c, bool use_cache, char *buf, size_t cap);
+
+/**
  * Export the held token state as session JSON:
  * {"token":{…the token response…},"created_at":N,"expires_in":N}.
  * Returns a new string owned by the caller (free with flx_string_free), or NULL with

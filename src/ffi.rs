@@ -336,19 +336,23 @@ pub extern "C" fn flx_get_token(c: *mut FlxClient, use_cache: bool) -> *mut c_ch
     token_string(c, use_cache, |t| &t.token_json)
 }
 
-/// The two token getters: the cached path copies under the lock without touching the flight.
-fn token_string(c: *mut FlxClient, use_cache: bool, pick: fn(&HeldToken) -> &str) -> *mut c_char {
-    guard(std::ptr::null_mut(), || {
+/// The token getters: `out` gets the picked string of a still-valid token published beside the
+/// handle (the cached path: one lookup, no lock, no flight), or of the token a request got.
+fn with_token<R>(c: *mut FlxClient, use_cache: bool, fallback: R, pick: fn(&HeldToken) -> &str, out: impl Fn(&str) -> Result<R>) -> R {
+    guard(fallback, || {
         let client = client_arg(c)?;
         if use_cache {
-            // The token published beside the handle: the same lookup, no second load.
-            if let Some(p) = client.view().as_deref().and_then(|t| client.serve_cached(t, |t| owned_token_string(pick(t)))) {
-                return p;
+            if let Some(r) = client.view().as_deref().and_then(|t| client.serve_cached(t, |t| out(pick(t)))) {
+                return r;
             }
         }
         let token = client.get_token(use_cache)?;
-        owned_token_string(pick(&token))
+        out(pick(&token))
     })
+}
+
+fn token_string(c: *mut FlxClient, use_cache: bool, pick: fn(&HeldToken) -> &str) -> *mut c_char {
+    with_token(c, use_cache, std::ptr::null_mut(), pick, owned_token_string)
 }
 
 /// Like flx_get_token, but returns only the access_token, ready for an
@@ -356,6 +360,49 @@ fn token_string(c: *mut FlxClient, use_cache: bool, pick: fn(&HeldToken) -> &str
 #[no_mangle]
 pub extern "C" fn flx_get_access_token(c: *mut FlxClient, use_cache: bool) -> *mut c_char {
     token_string(c, use_cache, |t| &t.access_token)
+}
+
+/// The `_into` getters: snprintf's contract on the caller's buffer.
+fn token_into(c: *mut FlxClient, use_cache: bool, buf: *mut c_char, cap: usize, pick: fn(&HeldToken) -> &str) -> i64 {
+    if buf.is_null() && cap != 0 {
+        // Refused before anything is sent.
+        return guard(-1, || Err(Error::invalid("buf is NULL with a non-zero cap")));
+    }
+    with_token(c, use_cache, -1, pick, |s| {
+        if s.len() < cap {
+            // SAFETY: the caller gives cap writable bytes at buf, and s.len() + 1 <= cap.
+            unsafe {
+                std::ptr::copy_nonoverlapping(s.as_ptr(), buf as *mut u8, s.len());
+                *buf.add(s.len()) = 0;
+            }
+        } else if cap != 0 {
+            // SAFETY: cap >= 1 writable bytes at buf.
+            unsafe { *buf = 0 };
+        }
+        i64::try_from(s.len()).map_err(|_| Error::internal("token longer than i64::MAX bytes"))
+    })
+}
+
+/// Like flx_get_token, but into the caller's buffer: no allocation and nothing to free (the
+/// fastest way to call the cached path from PHP FFI or ctypes, where a returned pointer costs
+/// an object).
+///
+/// buf: cap writable bytes (buf may be NULL when cap is 0: a length query).
+/// Returns the token JSON's length n in bytes (without the NUL), or -1 on error (the status and
+/// message as for flx_get_token; on error the held token is unchanged and buf is not written).
+/// When n < cap, buf holds the JSON and a NUL. Otherwise (like snprintf) it did not fit: buf
+/// holds "" (when cap > 0) and the token is held all the same, so call again with use_cache=true
+/// and a buffer of more than n bytes (a use_cache=false call would refresh it again).
+/// The buffer then holds a secret: the caller overwrites it when done, if that matters.
+#[no_mangle]
+pub extern "C" fn flx_get_token_into(c: *mut FlxClient, use_cache: bool, buf: *mut c_char, cap: usize) -> i64 {
+    token_into(c, use_cache, buf, cap, |t| &t.token_json)
+}
+
+/// Like flx_get_access_token, but into the caller's buffer, exactly as flx_get_token_into.
+#[no_mangle]
+pub extern "C" fn flx_get_access_token_into(c: *mut FlxClient, use_cache: bool, buf: *mut c_char, cap: usize) -> i64 {
+    token_into(c, use_cache, buf, cap, |t| &t.access_token)
 }
 
 /// Export the held token state as session JSON:

@@ -405,6 +405,63 @@ static void test_token_store(void) {
 }
 #endif
 
+/* The _into getters: snprintf's contract on the caller's buffer, the same decisions on the wire. */
+static void test_getters_into_a_buffer(void) {
+    reset_server();
+    FlxClient *c = new_client();
+    char buf[4096];
+    /* A refused buffer is refused before anything is sent, and the buffer is not written. */
+    memset(buf, 'x', sizeof buf);
+    CHECK(flx_get_token_into(c, false, NULL, 10) == -1 && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(flx_get_access_token_into(NULL, true, buf, sizeof buf) == -1 && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+    CHECK(buf[0] == 'x' && server_request_count(&srv) == 0);
+
+    /* First call: client_credentials, the whole JSON in the buffer, NUL-terminated. */
+    int64_t n = flx_get_token_into(c, false, buf, sizeof buf);
+    CHECK(n > 0 && n < (int64_t)sizeof buf && (size_t)n == strlen(buf));
+    CHECK(flx_last_error_code() == FLX_OK);
+    CHECK(strstr(buf, "\"access_token\":\"") != NULL && strstr(buf, "\"created_at\":") != NULL);
+    char grant[64];
+    server_last_grant(&srv, grant, sizeof grant);
+    CHECK(strcmp(grant, "client_credentials") == 0 && server_request_count(&srv) == 1);
+
+    /* The cached path: the same access token as flx_get_access_token, no request. */
+    char access[1024];
+    int64_t a = flx_get_access_token_into(c, true, access, sizeof access);
+    char *same = flx_get_access_token(c, true);
+    CHECK(a > 0 && same && (size_t)a == strlen(same) && strcmp(access, same) == 0 && strstr(buf, access) != NULL);
+    flx_string_free(same);
+    CHECK(server_request_count(&srv) == 1);
+
+    /* Too small (cap == n): "" and the length; cap == n + 1 fits exactly; NULL/0 is a query. */
+    char small[1024];
+    memset(small, 'x', sizeof small);
+    CHECK(flx_get_access_token_into(c, true, small, (size_t)a) == a && small[0] == '\0');
+    CHECK(flx_get_access_token_into(c, true, small, (size_t)a + 1) == a && strcmp(small, access) == 0);
+    CHECK(flx_get_access_token_into(c, true, NULL, 0) == a);
+    CHECK(flx_get_token_into(c, true, small, 0) == n && small[0] == access[0]);
+    CHECK(server_request_count(&srv) == 1);
+
+    /* use_cache=false refreshes, like flx_get_access_token. */
+    char refreshed[1024];
+    CHECK(flx_get_access_token_into(c, false, refreshed, sizeof refreshed) > 0 && strcmp(refreshed, access) != 0);
+    server_last_grant(&srv, grant, sizeof grant);
+    CHECK(strcmp(grant, "refresh_token") == 0 && server_request_count(&srv) == 2);
+    char *issued = server_control(&srv, "GET", "issued", NULL);
+    CHECK(issued && strstr(issued, access) && strstr(issued, refreshed));
+    free(issued);
+
+    /* An error: -1, the buffer untouched, the held token kept. */
+    CHECK(flx_client_set_option(c, "max_retries", "0") == FLX_OK);
+    free(server_control(&srv, "POST", "faults", "[{\"status\":500,\"body\":\"{\\\"error\\\":\\\"server_error\\\"}\"}]"));
+    memset(buf, 'x', sizeof buf);
+    CHECK(flx_get_token_into(c, false, buf, sizeof buf) == -1 && last_error_is(FLX_ERR_HTTP_STATUS) && buf[0] == 'x');
+    CHECK(server_request_count(&srv) == 3);
+    CHECK(flx_get_access_token_into(c, true, access, sizeof access) > 0 && strcmp(access, refreshed) == 0);
+    flx_client_free(c);
+    CHECK(flx_get_access_token_into(c, true, access, sizeof access) == -1 && last_error_is(FLX_ERR_INVALID_ARGUMENT));
+}
+
 int main(void) {
     if (server_start(&srv) != 0) {
         fprintf(stderr, "cannot start the token server\n");
@@ -413,6 +470,7 @@ int main(void) {
     test_version_and_status_strings();
     test_expiry_rule();
     test_new_cached_refreshed();
+    test_getters_into_a_buffer();
     test_session_round_trip_and_clear();
     test_null_and_invalid_arguments();
     test_errors_keep_the_token();

@@ -97,6 +97,17 @@ final class TokenClient
     private array $lastToken = [];
 
     /**
+     * What the getters copy a token into (flx_get_token_into): one FFI call and no pointer
+     * object per call. Overwritten with zeros when this object goes away.
+     *
+     * @var \FFI\CData|null
+     */
+    private $buf = null;
+
+    /** Bytes of $buf; a longer token is taken through the allocating getters instead. */
+    private const BUF_BYTES = 4096;
+
+    /**
      * @param string $apiUrl the API base, e.g. "https://posapi.flexiti.fi/" (http:// only for loopback)
      * @param array<string, mixed> $options library options (string|int|bool), "library",
      *                                      "header", "logger" (object), "log_drain" (bool)
@@ -262,6 +273,10 @@ final class TokenClient
 
     public function __destruct()
     {
+        if ($this->buf !== null) {
+            \FFI::memset($this->buf, 0, self::BUF_BYTES);
+            $this->buf = null;
+        }
         if ($this->handle !== null) {
             $handle = $this->handle;
             $this->handle = null;
@@ -332,9 +347,13 @@ final class TokenClient
     public function getToken(bool $useCache = false): array
     {
         $handle = $this->handle ?? $this->handle(); // inline: the price-calculator path
-        $json = $this->logger === null
-            ? $this->takeDirect($this->ffi->flx_get_token($handle, $useCache))
-            : $this->logged(fn () => $this->take($this->ffi->flx_get_token($handle, $useCache)));
+        if ($this->logger === null) {
+            $buf = $this->buf ??= $this->ffi->new('char[' . self::BUF_BYTES . ']');
+            $n = $this->ffi->flx_get_token_into($handle, $useCache, $buf, self::BUF_BYTES);
+            $json = $n >= 0 && $n < self::BUF_BYTES ? \FFI::string($buf, $n) : $this->intoFailed($n, false);
+        } else {
+            $json = $this->logged(fn () => $this->take($this->ffi->flx_get_token($handle, $useCache)));
+        }
         // The cached path returns the same JSON again and again: decode it once.
         if ($json === $this->lastTokenJson) {
             return $this->lastToken;
@@ -358,16 +377,12 @@ final class TokenClient
     {
         $handle = $this->handle ?? $this->handle(); // inline: the price-calculator path
         if ($this->logger === null) {
-            // The direct path (no log capture): no closure, no finally, no method call on the
-            // price-calculator path (FFI::string of a valid char * cannot throw).
-            $p = $this->ffi->flx_get_access_token($handle, $useCache);
-            if ($p === null) {
-                throw $this->lastError();
-            }
-            $s = \FFI::string($p);
-            $this->ffi->flx_string_free($p);
+            // The direct path (no log capture): one FFI call into a buffer this object keeps, no
+            // closure, no finally, no method call on the price-calculator path.
+            $buf = $this->buf ??= $this->ffi->new('char[' . self::BUF_BYTES . ']');
+            $n = $this->ffi->flx_get_access_token_into($handle, $useCache, $buf, self::BUF_BYTES);
 
-            return $s;
+            return $n >= 0 && $n < self::BUF_BYTES ? \FFI::string($buf, $n) : $this->intoFailed($n, true);
         }
 
         return $this->logged(fn () => $this->take($this->ffi->flx_get_access_token($handle, $useCache)));
@@ -752,8 +767,18 @@ final class TokenClient
      *
      * @param \FFI\CData|null $p
      */
-    private function takeDirect($p): string
+    /**
+     * A getter's _into call did not give a string: -1 is its error; a length that does not fit
+     * the buffer means the token is held (and valid): take it through the allocating getter's
+     * cached path, which sends no request for it.
+     */
+    private function intoFailed(int $n, bool $access): string
     {
+        if ($n < 0) {
+            throw $this->lastError();
+        }
+        $handle = $this->handle();
+        $p = $access ? $this->ffi->flx_get_access_token($handle, true) : $this->ffi->flx_get_token($handle, true);
         if ($p === null) {
             throw $this->lastError();
         }

@@ -78,6 +78,35 @@ final class TokenFlowTest extends TokenServerTestCase
         self::assertSame($third, $client->getToken(true), 'the refreshed token is the one held');
     }
 
+    /**
+     * The getters copy into a 4 KiB buffer: a token that does not fit is taken through the
+     * cached path without a second request (a use_cache=false call still refreshes once).
+     */
+    public function testTokensLongerThanTheBindingsBufferAreReturnedWholeWithOneRequestEach(): void
+    {
+        self::server()->config(['token_bytes' => 12000]);
+        $client = $this->client();
+        $first = $client->getToken();
+        self::assertGreaterThan(4096, strlen($first['access_token']), 'the access token alone does not fit the buffer');
+        self::assertSame(['client_credentials'], self::server()->grantTypes());
+        $second = $client->getToken();
+        $access = $client->getAccessToken();
+        self::assertSame(['client_credentials', 'refresh_token', 'refresh_token'], self::server()->grantTypes());
+        $issued = self::server()->issued();
+        self::assertSame($issued['access_tokens'], [$first['access_token'], $second['access_token'], $access]);
+        self::assertSame($issued['refresh_tokens'][1], $second['refresh_token']);
+        self::assertSame($access, $client->getAccessToken(true));
+        self::assertSame($access, $client->getToken(true)['access_token']);
+        self::assertCount(3, self::server()->requests(), 'the cached calls sent nothing');
+
+        // Short tokens again after long ones: the buffer serves them.
+        self::server()->config(['token_bytes' => 32]);
+        $short = $client->getAccessToken();
+        self::assertSame(end(self::server()->issued()['access_tokens']), $short);
+        self::assertLessThan(100, strlen($short));
+        self::assertSame($short, $client->getToken(true)['access_token']);
+    }
+
     public function testARefusedRefreshFallsBackOnceToClientCredentials(): void
     {
         $client = $this->client();
