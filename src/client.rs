@@ -792,12 +792,6 @@ impl Client {
         lock_state(&self.inner).token.clone()
     }
 
-    /// The cached path for the C surface: run `f` on a still-valid held token, without the state
-    /// lock and without cloning it; None when a request is needed.
-    pub fn with_valid_token<R>(&self, f: impl FnOnce(&HeldToken) -> R) -> Option<R> {
-        self.serve_cached(self.current.load().as_deref()?, f)
-    }
-
     /// The cached path on a token this client held (or holds): run `f` on it if it is still
     /// valid and no newer one is in the token store; None when a request is needed.
     #[inline]

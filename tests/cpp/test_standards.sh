@@ -27,7 +27,7 @@ WARN=(-Wall -Wextra -Werror -pedantic)
 STRICT=("${WARN[@]}" -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast)
 LINK=(-L "$LIB_DIR" -lflexiti_auth -Wl,-rpath,"$LIB_DIR")
 VALGRIND_FLAGS=(--quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible
-                --errors-for-leak-kinds=definite,indirect,possible)
+                --errors-for-leak-kinds=definite,indirect,possible --suppressions="$ROOT/tests/c/valgrind.supp")
 
 say() { printf '[cpp-standards] %s\n' "$*"; }
 die() { say "FAIL: $*" >&2; exit 1; }
