@@ -122,6 +122,8 @@ def test_every_header_function_has_declared_types():
             assert fn.restype is ctypes.c_int32, name
         elif ret == "bool":
             assert fn.restype is ctypes.c_bool, name
+        elif ret == "int64_t":
+            assert fn.restype is ctypes.c_int64, name
         else:
             assert fn.restype is ctypes.c_void_p, f"{name} returns {ret}"
 
@@ -166,3 +168,21 @@ print('ok')
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "ok"
     assert r.stderr == ""
+
+
+def test_the_into_getters_follow_snprintf_through_ctypes(client, token_server):
+    """flx_get_access_token_into from ctypes: the length back, the string in the buffer, a buffer
+    too small left "" (the token held: taken again from the cache, no second request)."""
+    lib = _native.load()
+    access = client.access_token()
+    with client._handle.use() as ptr:
+        buf = ctypes.create_string_buffer(4096)
+        n = lib.flx_get_access_token_into(ptr, True, buf, len(buf))
+        assert n == len(access) and buf.value.decode() == access
+        small = ctypes.create_string_buffer(b"x" * 8)
+        assert lib.flx_get_access_token_into(ptr, True, small, len(small)) == len(access)
+        assert small.value == b""
+        assert lib.flx_get_token_into(ptr, True, None, 0) > n
+    assert lib.flx_get_access_token_into(None, True, buf, len(buf)) == -1
+    assert lib.flx_last_error_code() == 1  # FLX_ERR_INVALID_ARGUMENT
+    assert [r["form"]["grant_type"] for r in token_server.requests()] == ["client_credentials"]

@@ -72,6 +72,10 @@ _PROTOTYPES = [
     ("flx_client_free", None, [ctypes.c_void_p]),
     ("flx_get_token", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_bool]),
     ("flx_get_access_token", ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_bool]),
+    # The _into getters write into a caller's buffer (ctypes.create_string_buffer) and return the
+    # length, or -1 on error.
+    ("flx_get_token_into", ctypes.c_int64, [ctypes.c_void_p, ctypes.c_bool, ctypes.c_char_p, ctypes.c_size_t]),
+    ("flx_get_access_token_into", ctypes.c_int64, [ctypes.c_void_p, ctypes.c_bool, ctypes.c_char_p, ctypes.c_size_t]),
     ("flx_session_export", ctypes.c_void_p, [ctypes.c_void_p]),
     ("flx_session_import", ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p]),
     ("flx_client_clear", ctypes.c_int32, [ctypes.c_void_p]),
