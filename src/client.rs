@@ -241,12 +241,15 @@ impl Client {
         self.current.store(token);
     }
 
-    /// Have `publish` told of the held token now and of every change from now on, in order
-    /// (it runs with the state lock held: it must not call into this client). The C surface
-    /// keeps the token beside the handle this way, so its cached path finds both with one load.
+    /// Have `publish` told of the held token now (when one is held: its subscriber starts from
+    /// none) and of every change from now on, in order (it runs with the state lock held: it
+    /// must not call into this client). The C surface keeps the token beside the handle this
+    /// way, so its cached path finds both with one load.
     pub fn set_publisher(&self, publish: Publisher) {
         let mut inner = lock_state(&self.inner);
-        publish(inner.token.clone());
+        if inner.token.is_some() {
+            publish(inner.token.clone());
+        }
         inner.publisher = Some(publish);
     }
 
