@@ -1,7 +1,7 @@
 //! The token client: holds one token, decides per call whether to reuse, refresh or replace it,
 //! and makes sure concurrent callers share one request (single flight).
 
-use crate::clock::Now;
+use crate::clock::{Coarse, Now};
 use crate::fork::{fork_generation, ForkLock};
 use crate::error::{redact, Error, FlxStatus, Result};
 use crate::log::{token_hint, Deferred, Level, Logger};
@@ -402,13 +402,13 @@ impl Client {
 
     /// No other process stored a token since this one last looked (always true without a store).
     #[inline]
-    fn store_unchanged(&self) -> bool {
+    fn store_unchanged(&self, now: &Coarse) -> bool {
         let watch = self.watch.load(std::sync::atomic::Ordering::Acquire);
         if watch.is_null() {
             return !self.has_store.load(std::sync::atomic::Ordering::Relaxed);
         }
         // SAFETY: `watch` points at a binding kept alive in self.bindings until self is dropped.
-        unsafe { &*watch }.unchanged()
+        unsafe { &*watch }.unchanged(now)
     }
 
     /// Count and log what went wrong with the store (at the level, and as often, as the store
@@ -503,7 +503,8 @@ impl Client {
     pub fn get_token_with_decision(&self, use_cache: bool) -> Outcome {
         if use_cache {
             let held = self.current.load_full();
-            if let Some(t) = held.filter(|t| !t.is_expired_now(self.threshold()) && self.store_unchanged()) {
+            let now = Coarse::read();
+            if let Some(t) = held.filter(|t| !t.is_expired_at(self.threshold(), &now) && self.store_unchanged(&now)) {
                 self.cache_hit(&t);
                 return Ok((t, Decision::Cached));
             }
@@ -799,7 +800,9 @@ impl Client {
     /// valid and no newer one is in the token store; None when a request is needed.
     #[inline]
     pub fn serve_cached<R>(&self, t: &HeldToken, f: impl FnOnce(&HeldToken) -> R) -> Option<R> {
-        if t.is_expired_now(self.threshold()) || !self.store_unchanged() {
+        // One reading of the coarse clocks for both checks.
+        let now = Coarse::read();
+        if t.is_expired_at(self.threshold(), &now) || !self.store_unchanged(&now) {
             return None;
         }
         let result = f(t);

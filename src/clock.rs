@@ -40,23 +40,60 @@ fn coarse_wall_before(coarse: i128, deadline: i128) -> Option<bool> {
     }
 }
 
+/// The kernel's two coarse clocks (wall and monotonic, a few ns each), read once for every check
+/// one cached call makes: the expiry rule's and a polling token store's. Empty where there are
+/// none (not Linux): every check then reads the clocks it needs itself.
+#[derive(Clone, Copy, Debug)]
+pub struct Coarse {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    rt_ms: Option<i64>,
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    mono_ms: Option<i64>,
+}
+
+impl Coarse {
+    #[inline]
+    pub fn read() -> Coarse {
+        Coarse {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            rt_ms: read_clock_ms(libc::CLOCK_REALTIME_COARSE),
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            mono_ms: read_clock_ms(libc::CLOCK_MONOTONIC_COARSE),
+        }
+    }
+
+    /// Milliseconds of the coarse monotonic clock, plus one (so never 0), or None.
+    #[inline]
+    pub fn steady_ms(&self) -> Option<u64> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            self.mono_ms.map(|ms| (ms as u64).wrapping_add(1))
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            None
+        }
+    }
+}
+
 /// `suspend_aware_now() < steady_deadline && unix_now() < wall_deadline`, exactly: the cached
-/// path's whole clock question, answered from the two coarse clocks (a few ns each) outside the
+/// path's whole clock question, answered from the two coarse clocks read at `now` outside the
 /// last seconds before either deadline (see [`boot`] for the suspend-aware half), and from the
 /// exact clocks there.
 #[inline]
-pub fn both_before(steady_deadline: i128, wall_deadline: i128) -> bool {
+pub fn both_before(now: &Coarse, steady_deadline: i128, wall_deadline: i128) -> bool {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        if let Some(rt) = read_clock_ms(libc::CLOCK_REALTIME_COARSE) {
+        if let (Some(rt), Some(mono)) = (now.rt_ms, now.mono_ms) {
             let wall = coarse_wall_before(rt.div_euclid(1000) as i128, wall_deadline);
             if wall == Some(false) {
                 return false;
             }
-            let steady = boot::coarse_before(rt, steady_deadline).unwrap_or_else(|| (suspend_aware_now() as i128) < steady_deadline);
+            let steady = boot::coarse_before(rt, mono, steady_deadline).unwrap_or_else(|| (suspend_aware_now() as i128) < steady_deadline);
             return steady && wall.unwrap_or_else(|| (unix_now() as i128) < wall_deadline);
         }
     }
+    let _ = now;
     (suspend_aware_now() as i128) < steady_deadline && (unix_now() as i128) < wall_deadline
 }
 
@@ -140,11 +177,10 @@ mod boot {
         Some(distance(rt, mono_coarse) << OFFSET_BITS | offset as u64)
     }
 
-    /// `suspend_aware_now() < deadline` from the coarse clocks (`rt_ms`: CLOCK_REALTIME_COARSE
-    /// just read), or None.
+    /// `suspend_aware_now() < deadline` from the coarse clocks (read one after the other, wall
+    /// first), or None.
     #[inline]
-    pub(super) fn coarse_before(rt_ms: i64, deadline: i128) -> Option<bool> {
-        let mono_ms = read_clock_ms(libc::CLOCK_MONOTONIC_COARSE)?;
+    pub(super) fn coarse_before(rt_ms: i64, mono_ms: i64, deadline: i128) -> Option<bool> {
         if mono_ms.div_euclid(1000) >= NEXT_SAMPLE.load(Relaxed) {
             resample(mono_ms);
             return None;
@@ -262,7 +298,7 @@ mod tests {
             for &wall_offset in offsets.iter().step_by(3) {
                 for _ in 0..1000 {
                     let before = Now::read();
-                    let answer = both_before(before.steady as i128 + steady_offset, before.wall as i128 + wall_offset);
+                    let answer = both_before(&Coarse::read(), before.steady as i128 + steady_offset, before.wall as i128 + wall_offset);
                     let after = Now::read();
                     if before.wall == after.wall && before.steady == after.steady {
                         assert_eq!(answer, steady_offset > 0 && wall_offset > 0, "steady now{steady_offset:+}, wall now{wall_offset:+}");
@@ -277,11 +313,11 @@ mod tests {
 
     #[test]
     fn both_before_at_the_extremes() {
-        assert!(both_before(i128::MAX, i128::MAX));
-        assert!(!both_before(i128::MIN, i128::MAX));
-        assert!(!both_before(i128::MAX, i128::MIN));
-        assert!(!both_before(i128::MAX, unix_now() as i128 - 1));
-        assert!(!both_before(suspend_aware_now() as i128 - 1, i128::MAX));
+        assert!(both_before(&Coarse::read(), i128::MAX, i128::MAX));
+        assert!(!both_before(&Coarse::read(), i128::MIN, i128::MAX));
+        assert!(!both_before(&Coarse::read(), i128::MAX, i128::MIN));
+        assert!(!both_before(&Coarse::read(), i128::MAX, unix_now() as i128 - 1));
+        assert!(!both_before(&Coarse::read(), suspend_aware_now() as i128 - 1, i128::MAX));
     }
 
     /// The suspend-aware estimate, on made-up readings: a sample with a 100 s offset taken when

@@ -127,11 +127,17 @@ impl HeldToken {
     /// clocks' exact readings would, from coarse readings outside a token's last seconds.
     #[inline]
     pub fn is_expired_now(&self, threshold: i64) -> bool {
+        self.is_expired_at(threshold, &clock::Coarse::read())
+    }
+
+    /// `is_expired_now` from coarse clocks the caller read (and shares with other checks).
+    #[inline]
+    pub fn is_expired_at(&self, threshold: i64, now: &clock::Coarse) -> bool {
         let life = self.expires_in as i128 - threshold as i128;
         if life <= 0 {
             return true;
         }
-        !clock::both_before(self.created_steady as i128 + life, self.created_at as i128 + life)
+        !clock::both_before(now, self.created_steady as i128 + life, self.created_at as i128 + life)
     }
 
     /// Seconds of usable life left before the threshold (negative once expired).

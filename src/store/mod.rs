@@ -16,7 +16,7 @@ pub mod file;
 #[cfg(feature = "redis")]
 pub mod redis;
 
-use crate::clock::Now;
+use crate::clock::{Coarse, Now};
 use crate::error::{quote, Error, FlxStatus, Result};
 use crate::log::Level;
 use crate::secret::wipe;
@@ -80,9 +80,17 @@ pub trait Slot: Send + Sync {
     /// A number that changes whenever a record is stored for this key. Cheap; no I/O.
     fn generation(&self) -> u64;
     /// For a backend that learns of changes by reading (redis): true once its check interval
-    /// has passed since the record was last read, so the cached path reads it again. No I/O.
-    fn check_due(&self) -> bool {
+    /// has passed (at `now`) since the record was last read, so the cached path reads it again.
+    /// No I/O.
+    fn check_due(&self, now: &Coarse) -> bool {
+        let _ = now;
         false
+    }
+    /// `generation() == seen && !check_due(now)`: no record stored since `seen` and none due to
+    /// be read again (one dynamic call on the cached path instead of two).
+    #[inline]
+    fn unchanged_since(&self, seen: u64, now: &Coarse) -> bool {
+        self.generation() == seen && !self.check_due(now)
     }
     /// The record now, without the lock (a reader never sees a torn record), with the
     /// generation read before it. `Ok(None)`: no record.
@@ -149,12 +157,14 @@ pub(crate) fn steady_ms() -> u64 {
 }
 
 /// For a backend that learns of changes by reading (`Slot::check_due`): has `check_ms` passed
-/// since `checked_at` (both from `steady_ms`)?
+/// since `checked_at` (both `steady_ms` values; `now` is the coarse monotonic clock steady_ms
+/// reads, already read by the caller where it has one)?
 #[cfg(any(feature = "redis", windows))]
 #[inline]
-pub(crate) fn check_due(checked_at: &std::sync::atomic::AtomicU64, check_ms: &std::sync::atomic::AtomicU64) -> bool {
+pub(crate) fn check_due(checked_at: &std::sync::atomic::AtomicU64, check_ms: &std::sync::atomic::AtomicU64, now: &Coarse) -> bool {
     use std::sync::atomic::Ordering::Relaxed;
-    steady_ms().saturating_sub(checked_at.load(Relaxed)) >= check_ms.load(Relaxed)
+    let now = now.steady_ms().unwrap_or_else(steady_ms);
+    now.saturating_sub(checked_at.load(Relaxed)) >= check_ms.load(Relaxed)
 }
 
 /// Open a store from the `token_store` option's value: `Ok(None)` for "" or "none".
@@ -333,8 +343,8 @@ impl Binding {
     /// True when no record was stored since the client last synchronised with the store: the
     /// cached path may hand out its held token. No I/O.
     #[inline]
-    pub fn unchanged(&self) -> bool {
-        self.slot.generation() == self.seen.load(Ordering::Acquire) && !self.slot.check_due()
+    pub fn unchanged(&self, now: &Coarse) -> bool {
+        self.slot.unchanged_since(self.seen.load(Ordering::Acquire), now)
     }
 
     pub fn generation(&self) -> u64 {
@@ -344,7 +354,7 @@ impl Binding {
     /// The store is one read only by polling (redis) and its check interval has passed: what
     /// this client last read of it may be out of date. No I/O.
     pub fn stale(&self) -> bool {
-        self.slot.check_due()
+        self.slot.check_due(&Coarse::read())
     }
 
     /// The stored token, read without the lock (for cached calls after the store changed).

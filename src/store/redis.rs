@@ -22,6 +22,7 @@
 //! starts its own, and forgets the parent's without closing it).
 
 use super::{check_due, error, steady_ms, Loaded, LockWait, Slot, SlotLock, StoreSettings, TokenStore};
+use crate::clock::Coarse;
 use crate::error::{quote, Error, Result};
 use crate::log::Level;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -724,8 +725,8 @@ impl Slot for RedisSlot {
     }
 
     #[inline]
-    fn check_due(&self) -> bool {
-        check_due(&self.checked_at, &self.check_ms)
+    fn check_due(&self, now: &Coarse) -> bool {
+        check_due(&self.checked_at, &self.check_ms, now)
     }
 
     fn load(&self) -> Result<Loaded> {

@@ -38,6 +38,7 @@ fn shown(p: &Path) -> String {
     quote(&p.display().to_string())
 }
 
+use crate::clock::Coarse;
 use crate::store::{check_due, steady_ms};
 
 pub fn prepare_dir(dir: &Path) -> Result<()> {
@@ -157,8 +158,8 @@ impl Slot for FileSlot {
     }
 
     #[inline]
-    fn check_due(&self) -> bool {
-        check_due(&self.checked_at, &self.check_ms)
+    fn check_due(&self, now: &Coarse) -> bool {
+        check_due(&self.checked_at, &self.check_ms, now)
     }
 
     fn load(&self) -> Result<Loaded> {
