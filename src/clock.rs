@@ -209,16 +209,22 @@ fn system_time_secs() -> i64 {
     }
 }
 
-/// Whole seconds of a clock (tv_sec rounds towards minus infinity: right before 1970 too).
+/// A clock's (seconds, nanoseconds) (tv_sec rounds towards minus infinity: right before 1970 too).
 #[cfg(unix)]
 #[inline]
-fn read_clock(clock: libc::clockid_t) -> Option<i64> {
+fn read_timespec(clock: libc::clockid_t) -> Option<(i64, i64)> {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: ts is a valid, writable timespec.
     let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    #[allow(clippy::unnecessary_cast)] // time_t is 32-bit on some targets
-    let secs = ts.tv_sec as i64;
-    (rc == 0).then_some(secs)
+    #[allow(clippy::unnecessary_cast)] // time_t and c_long are 32-bit on some targets
+    (rc == 0).then_some((ts.tv_sec as i64, ts.tv_nsec as i64))
+}
+
+/// Whole seconds of a clock.
+#[cfg(unix)]
+#[inline]
+fn read_clock(clock: libc::clockid_t) -> Option<i64> {
+    read_timespec(clock).map(|(secs, _)| secs)
 }
 
 /// A clock in whole milliseconds (wrapping past i64: only differences of nearby readings and
@@ -226,12 +232,7 @@ fn read_clock(clock: libc::clockid_t) -> Option<i64> {
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[inline]
 fn read_clock_ms(clock: libc::clockid_t) -> Option<i64> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is a valid, writable timespec.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    #[allow(clippy::unnecessary_cast)] // time_t is 32-bit on some targets
-    let secs = ts.tv_sec as i64;
-    (rc == 0).then(|| secs.wrapping_mul(1000).wrapping_add(ts.tv_nsec as i64 / 1_000_000))
+    read_timespec(clock).map(|(secs, nanos)| secs.wrapping_mul(1000).wrapping_add(nanos / 1_000_000))
 }
 
 /// Seconds on a clock that never goes back and keeps counting through suspend

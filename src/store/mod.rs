@@ -144,13 +144,8 @@ pub struct Loaded {
 /// on every call: a coarse clock is a memory read).
 #[cfg(any(feature = "redis", windows))]
 pub(crate) fn steady_ms() -> u64 {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: ts is a valid, writable timespec. The coarse clock is a memory read (vDSO).
-        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) } == 0 {
-            return ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000 + 1;
-        }
+    if let Some(ms) = Coarse::read().steady_ms() {
+        return ms;
     }
     static START: once_cell::sync::Lazy<std::time::Instant> = once_cell::sync::Lazy::new(std::time::Instant::now);
     START.elapsed().as_millis() as u64 + 1
