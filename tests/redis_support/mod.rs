@@ -5,6 +5,10 @@
 //!
 //! `make test` installs Debian's redis-server (`make deps`); run alone, a missing redis-server is
 //! a clear failure, never a silent skip.
+//!
+//! With `FLX_REDIS_TLS_FRONT=socat` (`make test-valkey`: the only Valkey binary reachable here is
+//! built without TLS), a TLS server is the plain server on an inner port behind socat terminating
+//! TLS with the same certificates on the outer one, as an operator runs stunnel in front of it.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -30,6 +34,8 @@ pub struct RedisConfig {
 
 pub struct RedisServer {
     child: Option<Child>,
+    /// The TLS terminator in front of a server without TLS (see the module comment).
+    front: Option<Child>,
     pub port: u16,
     pub dir: PathBuf,
     pub config: RedisConfig,
@@ -40,6 +46,11 @@ pub fn redis_server_binary() -> String {
     let found = Command::new(&bin).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
     assert!(found, "{bin} is not installed: run `make deps` (installs Debian's redis-server) or set FLX_REDIS_SERVER");
     bin
+}
+
+/// Whether TLS servers are a plain server behind socat (see the module comment).
+fn tls_front() -> bool {
+    std::env::var("FLX_REDIS_TLS_FRONT").is_ok_and(|v| v == "socat")
 }
 
 fn free_port() -> u16 {
@@ -75,7 +86,7 @@ impl RedisServer {
         if config.tls {
             make_certs(&dir);
         }
-        let mut server = RedisServer { child: None, port: 0, dir, config };
+        let mut server = RedisServer { child: None, front: None, port: 0, dir, config };
         // The port was free a moment ago; another process may take it first: try a few.
         for _ in 0..5 {
             server.port = free_port();
@@ -99,7 +110,10 @@ impl RedisServer {
             "--daemonize".into(), "no".into(),
             "--databases".into(), "16".into(),
         ];
-        if self.config.tls {
+        let front = self.config.tls && tls_front();
+        if front {
+            args.extend(["--port".into(), free_port().to_string()]);
+        } else if self.config.tls {
             let p = |f: &str| self.dir.join(f).to_str().unwrap().to_owned();
             args.extend(["--port".into(), "0".into(), "--tls-port".into(), port.clone(), "--tls-cert-file".into(), p("leaf.pem"),
                 "--tls-key-file".into(), p("leaf.key"), "--tls-ca-cert-file".into(), p("ca.pem"), "--tls-auth-clients".into(), "no".into()]);
@@ -128,6 +142,30 @@ impl RedisServer {
                 return false; // exited: the port was taken, most likely
             }
             if self.log().contains("Ready to accept connections") {
+                return !front || self.launch_front(&args);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.stop();
+        false
+    }
+
+    /// socat terminating TLS on `self.port` for the plain server started with `args` (its
+    /// `--port` is the inner one); true once it accepts connections.
+    fn launch_front(&mut self, args: &[String]) -> bool {
+        let inner = args.iter().position(|a| a == "--port").map(|i| args[i + 1].clone()).unwrap();
+        let p = |f: &str| self.dir.join(f).to_str().unwrap().to_owned();
+        let listen = format!("OPENSSL-LISTEN:{},bind=127.0.0.1,reuseaddr,fork,cert={},key={},verify=0", self.port, p("leaf.pem"), p("leaf.key"));
+        let front = Command::new("socat").args([listen, format!("TCP:127.0.0.1:{inner}")]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+        self.front = Some(front.expect("socat (make test-valkey installs it)"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(Ok(Some(_))) = self.front.as_mut().map(|c| c.try_wait()) {
+                self.front = None;
+                self.stop();
+                return false; // the outer port was taken, most likely
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -160,7 +198,7 @@ impl RedisServer {
     /// Stop it by PID (SIGTERM, then SIGKILL if it lingers) and reap it. Its data goes with it:
     /// there is no persistence.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        for mut child in [self.front.take(), self.child.take()].into_iter().flatten() {
             unsafe { libc_kill(child.id() as i32, 15) };
             let deadline = Instant::now() + Duration::from_secs(5);
             loop {
