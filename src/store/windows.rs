@@ -39,7 +39,7 @@ fn shown(p: &Path) -> String {
 }
 
 use crate::clock::Coarse;
-use crate::store::{check_due, steady_ms};
+use crate::store::{check_due, steady_ms, LockWait};
 
 pub fn prepare_dir(dir: &Path) -> Result<()> {
     if let Err(e) = std::fs::create_dir_all(dir) {
@@ -175,10 +175,19 @@ impl Slot for FileSlot {
         let deadline = Instant::now() + timeout;
         let file = self.open_lock()?;
         let mut pause = Duration::from_millis(1);
+        // This store learns of records only by reading them, so the generation a call started
+        // with may be up to store_check_ms old: what tells another process's result from a
+        // record stored before this call is the record as it was when the lock was first found
+        // held (read right then), or nothing at all when it was free at once (README "Web farm":
+        // a call that waited on no one sends its own refresh).
+        let mut wait = LockWait::Free;
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(Some(Box::new(FileLock { slot: self, _file: file }))),
+                Ok(()) => return Ok(Some(Box::new(FileLock { slot: self, _file: file, wait }))),
                 Err(std::fs::TryLockError::WouldBlock) => {
+                    if wait == LockWait::Free {
+                        wait = LockWait::HeldAt(self.load().map_or_else(|_| self.generation(), |l| l.generation));
+                    }
                     let now = Instant::now();
                     if now >= deadline {
                         return Ok(None);
@@ -200,9 +209,14 @@ struct FileLock<'a> {
     slot: &'a FileSlot,
     /// Closing it releases the lock.
     _file: File,
+    wait: LockWait,
 }
 
 impl SlotLock for FileLock<'_> {
+    fn wait(&self) -> LockWait {
+        self.wait
+    }
+
     fn store(&mut self, record: &[u8]) -> Result<u64> {
         let slot = self.slot;
         check_dir(&slot.dir)?;
