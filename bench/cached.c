@@ -52,16 +52,6 @@ static double batch_floor(const char *src, size_t len, long n) {
     return (double)(now_ns() - t0) / (double)n;
 }
 
-static double batch_access(FlxClient *c, long n) {
-    uint64_t t0 = now_ns();
-    for (long i = 0; i < n; i++) {
-        char *p = flx_get_access_token(c, true);
-        sink = p[0];
-        flx_string_free(p);
-    }
-    return (double)(now_ns() - t0) / (double)n;
-}
-
 static double batch_token(FlxClient *c, long n) {
     uint64_t t0 = now_ns();
     for (long i = 0; i < n; i++) {
@@ -102,13 +92,13 @@ static void mode_cached(int reps) {
     const long n = 1000000;
     double f_acc[64], f_tok[64], a[64], t[64];
     if (reps > 64) reps = 64;
-    batch_access(c, n / 4); batch_token(c, n / 4); batch_floor(acc, acc_len, n / 4); /* warm up */
+    bench_cached_access(c, n / 4); batch_token(c, n / 4); batch_floor(acc, acc_len, n / 4); /* warm up */
     for (int r = 0; r < reps; r++) {
         /* rotate the order so no kind always runs first after the previous one */
         for (int k = 0; k < 4; k++) {
             switch ((k + r) % 4) {
             case 0: f_acc[r] = batch_floor(acc, acc_len, n); break;
-            case 1: a[r] = batch_access(c, n); break;
+            case 1: a[r] = bench_cached_access(c, n); break;
             case 2: f_tok[r] = batch_floor(tok, tok_len, n); break;
             case 3: t[r] = batch_token(c, n); break;
             }
@@ -125,10 +115,10 @@ static void mode_cached(int reps) {
     FlxClient *s = client_with_token(40);
     if (flx_client_set_option(s, "token_store", dir) != FLX_OK) DIE("token_store: %s", flx_last_error_message());
     check_cached(s);
-    batch_access(s, n / 4);
+    bench_cached_access(s, n / 4);
     for (int r = 0; r < reps; r++) {
-        a[r] = batch_access(s, n);
-        f_acc[r] = batch_access(c, n);
+        a[r] = bench_cached_access(s, n);
+        f_acc[r] = bench_cached_access(c, n);
     }
     emit("c.cached.access_store", "ns", a, reps);
     emit("c.cached.access_no_store", "ns", f_acc, reps);
@@ -154,9 +144,9 @@ static void mode_sizes(int reps) {
         long n = sizes[i] >= 65536 ? 20000 : sizes[i] >= 8192 ? 100000 : 500000;
         double a[64], t[64], f[64];
         char *acc = flx_get_access_token(c, true);
-        batch_access(c, n / 10);
+        bench_cached_access(c, n / 10);
         for (int r = 0; r < reps && r < 64; r++) {
-            a[r] = batch_access(c, n);
+            a[r] = bench_cached_access(c, n);
             t[r] = batch_token(c, n);
             f[r] = batch_floor(acc, sizes[i], n);
         }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "flexiti_auth.h" /* bench_cached_access; only declarations (footprint.c dlopens the library) */
 
 static inline uint64_t now_ns(void) {
     struct timespec ts;
@@ -55,5 +56,18 @@ static inline char *bench_session_json(size_t access_len) {
 }
 
 #define DIE(...) do { fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); exit(2); } while (0)
+
+/* ns per cached flx_get_access_token(c, true) + flx_string_free, over n calls. */
+static inline double bench_cached_access(FlxClient *c, long n) {
+    static volatile char sink;
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        char *p = flx_get_access_token(c, true);
+        sink = p[0];
+        flx_string_free(p);
+    }
+    (void)sink;
+    return (double)(now_ns() - t0) / (double)n;
+}
 
 #endif

@@ -94,18 +94,6 @@ static int mode_requests(int argc, char **argv) {
 
 /* ---- the cached path ------------------------------------------------------------------------ */
 
-static volatile char sink;
-
-static double batch(FlxClient *c, long n) {
-    uint64_t t0 = now_ns();
-    for (long i = 0; i < n; i++) {
-        char *p = flx_get_access_token(c, true);
-        sink = p[0];
-        flx_string_free(p);
-    }
-    return (double)(now_ns() - t0) / (double)n;
-}
-
 static int mode_cached(int argc, char **argv) {
     if (argc < 5) DIE("farm cached API_URL STORE REPS");
     const char *url = argv[2], *store = argv[3];
@@ -121,11 +109,11 @@ static int mode_cached(int argc, char **argv) {
     flx_string_free(s);
     double *a = calloc((size_t)reps, sizeof *a), *b = calloc((size_t)reps, sizeof *b);
     const long n = 2000000;
-    batch(mem, n / 4);
-    batch(red, n / 4);
+    bench_cached_access(mem, n / 4);
+    bench_cached_access(red, n / 4);
     for (int i = 0; i < reps; i++) {
-        a[i] = batch(mem, n);
-        b[i] = batch(red, n);
+        a[i] = bench_cached_access(mem, n);
+        b[i] = bench_cached_access(red, n);
     }
     emit("farm.cached.memory", "ns", a, reps);
     emit("farm.cached.redis", "ns", b, reps);

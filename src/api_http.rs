@@ -4,7 +4,7 @@
 
 use crate::error::{Error, FlxStatus};
 use crate::secret::wipe;
-use crate::transport::{parse_retry_after, Transport};
+use crate::transport::{describe_failure, parse_retry_after, Transport};
 use std::io::Read;
 use std::time::{Duration, Instant};
 use ureq::http;
@@ -191,30 +191,8 @@ fn too_big(out: &Outgoing, status: u16) -> Failure {
 }
 
 fn failure(e: ureq::Error, out: &Outgoing, started: Instant) -> Failure {
-    use ureq::Error as U;
     let elapsed = started.elapsed().as_millis();
-    let (msg, transient) = match &e {
-        U::Timeout(t) => (format!("API request timed out ({t})"), true),
-        U::HostNotFound => ("host not found (DNS lookup failed)".to_owned(), true),
-        U::ConnectionFailed => ("could not connect to the API host".to_owned(), true),
-        U::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => (format!("TLS error: {io}"), false),
-        U::Io(io) => {
-            use std::io::ErrorKind as K;
-            let text = match io.kind() {
-                K::ConnectionRefused => "connection refused".to_owned(),
-                K::ConnectionReset => "connection reset by the server".to_owned(),
-                K::UnexpectedEof => "connection closed by the server before a complete answer".to_owned(),
-                K::TimedOut | K::WouldBlock => "API request timed out".to_owned(),
-                _ => format!("I/O error: {io}"),
-            };
-            (text, true)
-        }
-        U::Tls(t) => (format!("TLS error: {t}"), false),
-        U::Rustls(r) => (format!("TLS error: {r}"), false),
-        U::Protocol(p) => (format!("malformed HTTP answer: {p}"), true),
-        U::InvalidProxyUrl | U::ConnectProxyFailed(_) => (format!("proxy failure: {e}"), true),
-        other => (format!("HTTP error: {other}"), false),
-    };
+    let (msg, transient, _) = describe_failure(&e, "API request", "the API host");
     Failure {
         error: Error::network(format!("{msg} ({} {}, after {elapsed} ms)", out.method, out.url)),
         transient,

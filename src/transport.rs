@@ -409,21 +409,35 @@ impl Failure {
 }
 
 fn transport_failure(e: ureq::Error, req: &TokenRequest, started: Instant) -> Failure {
-    use ureq::Error as U;
     let elapsed = started.elapsed().as_millis();
     let what = format!("{} grant to {}, after {elapsed} ms", req.grant, req.url);
     let (status, msg, transient, delivered) = match &e {
+        ureq::Error::BodyExceedsLimit(_) => {
+            (FlxStatus::FLX_ERR_BAD_RESPONSE, format!("token response is larger than {MAX_BODY_BYTES} bytes"), false, true)
+        }
+        _ => {
+            let (msg, transient, delivered) = describe_failure(&e, "token request", "the token endpoint");
+            (FlxStatus::FLX_ERR_NETWORK, msg, transient, delivered)
+        }
+    };
+    Failure { error: Error::new(status, format!("{msg} ({what})")), transient, maybe_delivered: delivered, retry_after: None }
+}
+
+/// What a ureq error says of a request (`subject`: "token request" or "API request"; `host`: "the
+/// token endpoint" or "the API host"): the message, whether trying again may help, and whether
+/// the request may have reached the server. Token requests and POS-API calls share it.
+pub(crate) fn describe_failure(e: &ureq::Error, subject: &str, host: &str) -> (String, bool, bool) {
+    use ureq::Error as U;
+    match e {
         U::Timeout(t) => {
             use ureq::Timeout as T;
             let before_send = matches!(t, T::Resolve | T::Connect);
-            (FlxStatus::FLX_ERR_NETWORK, format!("token request timed out ({t})"), true, !before_send)
+            (format!("{subject} timed out ({t})"), true, !before_send)
         }
-        U::HostNotFound => (FlxStatus::FLX_ERR_NETWORK, "host not found (DNS lookup failed)".to_owned(), true, false),
-        U::ConnectionFailed => (FlxStatus::FLX_ERR_NETWORK, "could not connect to the token endpoint".to_owned(), true, false),
+        U::HostNotFound => ("host not found (DNS lookup failed)".to_owned(), true, false),
+        U::ConnectionFailed => (format!("could not connect to {host}"), true, false),
         // rustls reports handshake and certificate failures as InvalidData I/O errors.
-        U::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-            (FlxStatus::FLX_ERR_NETWORK, format!("TLS error: {io}"), false, false)
-        }
+        U::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => (format!("TLS error: {io}"), false, false),
         U::Io(io) => {
             use std::io::ErrorKind as K;
             let before_send = matches!(io.kind(), K::ConnectionRefused | K::AddrNotAvailable | K::NotFound);
@@ -431,23 +445,17 @@ fn transport_failure(e: ureq::Error, req: &TokenRequest, started: Instant) -> Fa
                 K::ConnectionRefused => "connection refused".to_owned(),
                 K::ConnectionReset => "connection reset by the server".to_owned(),
                 K::UnexpectedEof => "connection closed by the server before a complete answer".to_owned(),
-                K::TimedOut | K::WouldBlock => "token request timed out".to_owned(),
+                K::TimedOut | K::WouldBlock => format!("{subject} timed out"),
                 _ => format!("I/O error: {io}"),
             };
-            (FlxStatus::FLX_ERR_NETWORK, text, true, !before_send)
+            (text, true, !before_send)
         }
-        U::Tls(t) => (FlxStatus::FLX_ERR_NETWORK, format!("TLS error: {t}"), false, false),
-        U::Rustls(r) => (FlxStatus::FLX_ERR_NETWORK, format!("TLS error: {r}"), false, false),
-        U::BodyExceedsLimit(_) => {
-            (FlxStatus::FLX_ERR_BAD_RESPONSE, format!("token response is larger than {MAX_BODY_BYTES} bytes"), false, true)
-        }
-        U::Protocol(p) => (FlxStatus::FLX_ERR_NETWORK, format!("malformed HTTP answer: {p}"), true, true),
-        U::InvalidProxyUrl | U::ConnectProxyFailed(_) => {
-            (FlxStatus::FLX_ERR_NETWORK, format!("proxy failure: {e}"), true, false)
-        }
-        other => (FlxStatus::FLX_ERR_NETWORK, format!("HTTP error: {other}"), false, true),
-    };
-    Failure { error: Error::new(status, format!("{msg} ({what})")), transient, maybe_delivered: delivered, retry_after: None }
+        U::Tls(t) => (format!("TLS error: {t}"), false, false),
+        U::Rustls(r) => (format!("TLS error: {r}"), false, false),
+        U::Protocol(p) => (format!("malformed HTTP answer: {p}"), true, true),
+        U::InvalidProxyUrl | U::ConnectProxyFailed(_) => (format!("proxy failure: {e}"), true, false),
+        other => (format!("HTTP error: {other}"), false, true),
+    }
 }
 
 /// The token response object, or why it is not one.

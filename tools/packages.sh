@@ -64,16 +64,8 @@ ensure_venv() {
     fi
 }
 
-ensure_apt() {
-    local missing=() p
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
-    say "installing ${missing[*]}"
-    # (an index that fails to update, e.g. a mirror mid-sync, need not stop the install)
-    $sudo apt-get update -qq || true
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+# shellcheck source=tools/apt.sh
+source "$ROOT/tools/apt.sh"
 
 # Every file and directory under DIR gets the time SOURCE_DATE_EPOCH (links themselves too).
 stamp_tree() { find "$1" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +; }

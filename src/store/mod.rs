@@ -151,15 +151,68 @@ pub(crate) fn steady_ms() -> u64 {
     START.elapsed().as_millis() as u64 + 1
 }
 
-/// For a backend that learns of changes by reading (`Slot::check_due`): has `check_ms` passed
-/// since `checked_at` (both `steady_ms` values; `now` is the coarse monotonic clock steady_ms
-/// reads, already read by the caller where it has one)?
+/// What a backend that learns of records only by reading them (Redis; the file store on
+/// Windows) keeps of its key: a generation bumped whenever a read or a write finds a record other
+/// than the last one seen, and when it last read, so that the cached path reads again once
+/// `store_check_ms` has passed (`Slot::generation` and `Slot::check_due` of such a backend).
 #[cfg(any(feature = "redis", windows))]
-#[inline]
-pub(crate) fn check_due(checked_at: &std::sync::atomic::AtomicU64, check_ms: &std::sync::atomic::AtomicU64, now: &Coarse) -> bool {
-    use std::sync::atomic::Ordering::Relaxed;
-    let now = now.steady_ms().unwrap_or_else(steady_ms);
-    now.saturating_sub(checked_at.load(Relaxed)) >= check_ms.load(Relaxed)
+pub(crate) struct Polled {
+    /// `store_check_ms`, shared with every key of the store.
+    check_ms: Arc<AtomicU64>,
+    generation: AtomicU64,
+    /// The record last read or written (sealed bytes, each with its own nonce: every store
+    /// differs), None before the first read.
+    seen: std::sync::Mutex<Option<Option<Vec<u8>>>>,
+    /// `steady_ms` of the last read (or attempt), or write.
+    checked_at: AtomicU64,
+}
+
+#[cfg(any(feature = "redis", windows))]
+impl Polled {
+    /// Counted as checked now: Binding::new must not do I/O, the first call that needs the
+    /// record reads it.
+    pub fn new(check_ms: Arc<AtomicU64>) -> Polled {
+        Polled {
+            check_ms,
+            generation: AtomicU64::new(1),
+            seen: std::sync::Mutex::new(None),
+            checked_at: AtomicU64::new(steady_ms()),
+        }
+    }
+
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Has `store_check_ms` passed since the last read (at `now`, the coarse monotonic clock
+    /// steady_ms reads, already read by the caller where it has one)?
+    #[inline]
+    pub fn check_due(&self, now: &Coarse) -> bool {
+        let now = now.steady_ms().unwrap_or_else(steady_ms);
+        now.saturating_sub(self.checked_at.load(Ordering::Relaxed)) >= self.check_ms.load(Ordering::Relaxed)
+    }
+
+    /// A read (or write) of the record starts now: counted even if it fails, so an outage is
+    /// tried again after the interval, not on every call.
+    pub fn checked(&self) {
+        self.checked_at.store(steady_ms(), Ordering::Relaxed);
+    }
+
+    /// Note a record read or written: a different one than last seen is a new generation.
+    pub fn observe(&self, record: Option<&[u8]>) -> u64 {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let changed = match &*seen {
+            Some(prev) => prev.as_deref() != record,
+            None => true,
+        };
+        if changed {
+            *seen = Some(record.map(<[u8]>::to_vec));
+            self.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1)
+        } else {
+            self.generation.load(Ordering::Acquire)
+        }
+    }
 }
 
 /// Open a store from the `token_store` option's value: `Ok(None)` for "" or "none".

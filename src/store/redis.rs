@@ -21,7 +21,7 @@
 //! Fork: the connection belongs to the process that made it; a child never writes to it (it
 //! starts its own, and forgets the parent's without closing it).
 
-use super::{check_due, error, steady_ms, Loaded, LockWait, Slot, SlotLock, StoreSettings, TokenStore};
+use super::{error, steady_ms, Loaded, LockWait, Polled, Slot, SlotLock, StoreSettings, TokenStore};
 use crate::clock::Coarse;
 use crate::error::{quote, Error, Result};
 use crate::log::Level;
@@ -639,13 +639,10 @@ impl TokenStore for RedisStore {
         Ok(Box::new(RedisSlot {
             client: self.client.clone(),
             settings: self.settings.clone(),
-            check_ms: self.check_ms.clone(),
             token_key: t.token_key(key),
             lock_key: t.lock_key(key),
-            generation: AtomicU64::new(1),
-            seen: parking_lot::Mutex::new(None),
-            // Checked when a call first needs the record (Binding::new must not do I/O).
-            checked_at: AtomicU64::new(steady_ms()),
+            // Redis cannot tell a process that a key changed: reads find out.
+            polled: Polled::new(self.check_ms.clone()),
         }))
     }
 
@@ -673,17 +670,9 @@ const AUTH_FAILED: &str = "authentication failed";
 struct RedisSlot {
     client: Arc<RedisClient>,
     settings: Arc<arc_swap::ArcSwap<StoreSettings>>,
-    check_ms: Arc<AtomicU64>,
     token_key: String,
     lock_key: String,
-    /// Bumped whenever a read finds a record other than the last one seen, or this process
-    /// stores one: Redis cannot tell a process that a key changed, so reads find out.
-    generation: AtomicU64,
-    /// The record last read or written (sealed bytes, each with its own nonce: every store
-    /// differs), None before the first read.
-    seen: parking_lot::Mutex<Option<Option<Vec<u8>>>>,
-    /// Steady ms of the last read (or attempt).
-    checked_at: AtomicU64,
+    polled: Polled,
 }
 
 impl RedisSlot {
@@ -693,21 +682,6 @@ impl RedisSlot {
             e.message = format!("{}: {AUTH_FAILED}", e.message);
         }
         e
-    }
-
-    /// Note a record read or written: a different one than last seen is a new generation.
-    fn observe(&self, record: Option<&[u8]>) -> u64 {
-        let mut seen = self.seen.lock();
-        let changed = match &*seen {
-            Some(prev) => prev.as_deref() != record,
-            None => true,
-        };
-        if changed {
-            *seen = Some(record.map(<[u8]>::to_vec));
-            self.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1)
-        } else {
-            self.generation.load(Ordering::Acquire)
-        }
     }
 
     /// How long the lock outlives a holder that died: the request's deadline for every try,
@@ -721,23 +695,22 @@ impl RedisSlot {
 impl Slot for RedisSlot {
     #[inline]
     fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.polled.generation()
     }
 
     #[inline]
     fn check_due(&self, now: &Coarse) -> bool {
-        check_due(&self.checked_at, &self.check_ms, now)
+        self.polled.check_due(now)
     }
 
     fn load(&self) -> Result<Loaded> {
         let settings = connect_settings(&self.settings.load());
-        // Counted as a check even when it fails: an outage is tried again after the interval,
-        // not on every call (the connection's backoff spaces reconnects further).
-        self.checked_at.store(steady_ms(), Ordering::Relaxed);
+        // (the connection's backoff spaces reconnects further than the interval)
+        self.polled.checked();
         // One byte more than a record may have: a larger value is not a record (no token), and
         // is not read whole.
         let record = self.client.get_capped(&settings, &self.token_key, super::MAX_RECORD_BYTES + 1).map_err(|f| self.failure(f))?;
-        let generation = self.observe(record.as_deref());
+        let generation = self.polled.observe(record.as_deref());
         Ok(Loaded { record, generation })
     }
 
@@ -756,7 +729,7 @@ impl Slot for RedisSlot {
                 match self.client.try_lock_or_peek(&settings, &self.lock_key, &owner, ttl, &self.token_key, super::MAX_RECORD_BYTES + 1).map_err(|f| self.failure(f))? {
                     LockTry::Taken => true,
                     LockTry::Held(record) => {
-                        held_at = Some(self.observe(record.as_deref()));
+                        held_at = Some(self.polled.observe(record.as_deref()));
                         false
                     }
                 }
@@ -816,7 +789,7 @@ impl SlotLock for RedisLock<'_> {
                 slot.location()
             )));
         }
-        Ok(slot.observe(Some(record)))
+        Ok(slot.polled.observe(Some(record)))
     }
 }
 

@@ -23,7 +23,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::windows::fs::OpenOptionsExt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const FILE_SHARE_READ: u32 = 0x1;
@@ -39,7 +39,7 @@ fn shown(p: &Path) -> String {
 }
 
 use crate::clock::Coarse;
-use crate::store::{check_due, steady_ms, LockWait};
+use crate::store::{LockWait, Polled};
 
 pub fn prepare_dir(dir: &Path) -> Result<()> {
     if let Err(e) = std::fs::create_dir_all(dir) {
@@ -65,12 +65,8 @@ pub struct FileSlot {
     name: String,
     token: PathBuf,
     lock: PathBuf,
-    check_ms: Arc<AtomicU64>,
-    generation: AtomicU64,
-    /// Steady ms of the last read of the record.
-    checked_at: AtomicU64,
-    /// The record last read or written (sealed bytes; None: no record).
-    seen: Mutex<Option<Option<Vec<u8>>>>,
+    /// Windows has no shared counter mapping here: reads find out.
+    polled: Polled,
 }
 
 impl FileSlot {
@@ -81,10 +77,7 @@ impl FileSlot {
             name: key.to_owned(),
             token: dir.join(format!("{key}.token")),
             lock: dir.join(LOCKS).join(key),
-            check_ms,
-            generation: AtomicU64::new(1),
-            checked_at: AtomicU64::new(steady_ms()),
-            seen: Mutex::new(None),
+            polled: Polled::new(check_ms),
         };
         slot.open_lock()?;
         Ok(slot)
@@ -110,21 +103,6 @@ impl FileSlot {
             return Err(error(format!("the store lock file {} is not a regular file: not trusted", shown(&self.lock))));
         }
         Ok(f)
-    }
-
-    /// Note a record read or written: a different one than last seen is a new generation.
-    fn observe(&self, record: Option<&[u8]>) -> u64 {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let changed = match &*seen {
-            Some(prev) => prev.as_deref() != record,
-            None => true,
-        };
-        if changed {
-            *seen = Some(record.map(<[u8]>::to_vec));
-            self.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1)
-        } else {
-            self.generation.load(Ordering::Acquire)
-        }
     }
 
     fn read_record(&self) -> Result<Option<Vec<u8>>> {
@@ -154,19 +132,18 @@ impl FileSlot {
 impl Slot for FileSlot {
     #[inline]
     fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.polled.generation()
     }
 
     #[inline]
     fn check_due(&self, now: &Coarse) -> bool {
-        check_due(&self.checked_at, &self.check_ms, now)
+        self.polled.check_due(now)
     }
 
     fn load(&self) -> Result<Loaded> {
-        // Counted as a check even when it fails: tried again after the interval.
-        self.checked_at.store(steady_ms(), Ordering::Relaxed);
+        self.polled.checked();
         let record = self.read_record()?;
-        let generation = self.observe(record.as_deref());
+        let generation = self.polled.observe(record.as_deref());
         Ok(Loaded { record, generation })
     }
 
@@ -244,7 +221,7 @@ impl SlotLock for FileLock<'_> {
             let _ = std::fs::remove_file(&tmp);
             return Err(error(format!("cannot write the store file {}: {e}", shown(&slot.token))));
         }
-        slot.checked_at.store(steady_ms(), Ordering::Relaxed);
-        Ok(slot.observe(Some(record)))
+        slot.polled.checked();
+        Ok(slot.polled.observe(Some(record)))
     }
 }

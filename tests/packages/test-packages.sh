@@ -44,16 +44,8 @@ ok() { passed=$((passed + 1)); say "ok: $*"; }
 has() { grep "$@" >/dev/null; }
 fail() { say "FAILED: $*"; exit 1; }
 
-ensure_apt() {
-    local missing=() p
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    local sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
-    say "installing ${missing[*]}"
-    # (an index that fails to update, e.g. a mirror mid-sync, need not stop the install)
-    $sudo apt-get update -qq || true
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+# shellcheck source=tools/apt.sh
+source "$ROOT/tools/apt.sh"
 
 # readme_block ID FILE: the fenced block after <!-- install:ID --> in README.md.
 readme_block() {

@@ -205,6 +205,26 @@ impl Request {
         headers
     }
 
+    /// The request as the control API lists it (`GET /_control/requests`); `form` is the decoded
+    /// form (null when the body is not one), `fault` and `status` are filled in later.
+    pub fn record(&self, form: serde_json::Value, conn_id: u64, received_ms: u64, tls: bool) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::{json, Value};
+        let mut rec = serde_json::Map::new();
+        rec.insert("method".into(), json!(self.method));
+        rec.insert("path".into(), json!(self.path));
+        rec.insert("query".into(), json!(self.query));
+        rec.insert("http_version".into(), json!(self.version));
+        rec.insert("headers".into(), Value::Object(self.headers_json()));
+        rec.insert("form".into(), form);
+        rec.insert("body".into(), json!(String::from_utf8_lossy(&self.body)));
+        rec.insert("connection_id".into(), json!(conn_id));
+        rec.insert("received_ms".into(), json!(received_ms));
+        rec.insert("tls".into(), json!(tls));
+        rec.insert("fault".into(), Value::Null);
+        rec.insert("status".into(), Value::Null);
+        rec
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

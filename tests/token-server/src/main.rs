@@ -490,7 +490,6 @@ fn token_request(
         .map(|(_, v)| v.clone());
 
     // Record first (faulted requests too).
-    let headers = req.headers_json();
     let form_json = if form_ct {
         let mut m = Map::new();
         for (k, v) in &form {
@@ -503,19 +502,7 @@ fn token_request(
     let is_post = req.method == "POST";
     let (uid, fault) = {
         let mut st = ctx.lock();
-        let mut rec = Map::new();
-        rec.insert("method".into(), json!(req.method));
-        rec.insert("path".into(), json!(req.path));
-        rec.insert("query".into(), json!(req.query));
-        rec.insert("http_version".into(), json!(req.version));
-        rec.insert("headers".into(), Value::Object(headers));
-        rec.insert("form".into(), form_json);
-        rec.insert("body".into(), json!(String::from_utf8_lossy(&req.body)));
-        rec.insert("connection_id".into(), json!(conn_id));
-        rec.insert("received_ms".into(), json!(st.elapsed_ms()));
-        rec.insert("tls".into(), json!(stream.is_tls()));
-        rec.insert("fault".into(), Value::Null);
-        rec.insert("status".into(), Value::Null);
+        let rec = req.record(form_json, conn_id, st.elapsed_ms(), stream.is_tls());
         let uid = st.record(rec, conn_id);
         let fault = if is_post {
             st.take_fault(grant_type.as_deref(), false)
@@ -767,23 +754,10 @@ fn api_request(
     shown_target: &str,
     route: pos_api::Route,
 ) -> After {
-    let headers = req.headers_json();
     let (uid, fault) = {
         let mut st = ctx.lock();
-        let mut rec = Map::new();
+        let mut rec = req.record(Value::Null, conn_id, st.elapsed_ms(), stream.is_tls());
         rec.insert("kind".into(), json!("api"));
-        rec.insert("method".into(), json!(req.method));
-        rec.insert("path".into(), json!(req.path));
-        rec.insert("query".into(), json!(req.query));
-        rec.insert("http_version".into(), json!(req.version));
-        rec.insert("headers".into(), Value::Object(headers));
-        rec.insert("form".into(), Value::Null);
-        rec.insert("body".into(), json!(String::from_utf8_lossy(&req.body)));
-        rec.insert("connection_id".into(), json!(conn_id));
-        rec.insert("received_ms".into(), json!(st.elapsed_ms()));
-        rec.insert("tls".into(), json!(stream.is_tls()));
-        rec.insert("fault".into(), Value::Null);
-        rec.insert("status".into(), Value::Null);
         let uid = st.record_api(rec);
         let fault = st.take_fault(None, true);
         if let Some(f) = &fault {
